@@ -1,0 +1,31 @@
+# soap: thin wrapper around CMake. `make demo` runs the main job, `make test` the tests.
+BUILD      ?= build
+CMAKE_FLAGS ?=
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+SOAP        = $(BUILD)/soap
+
+.PHONY: all deps configure build test test-sanitize demo clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: deps build
+	ctest --test-dir $(BUILD) -L cpu --output-on-failure -j $(JOBS)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-sanitize: deps
+	$(MAKE) test BUILD=build-sanitize CMAKE_FLAGS="$(CMAKE_FLAGS) -DSOAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+
+demo: deps build
+	@bash scripts/demo.sh $(SOAP)
+
+clean:
+	rm -rf $(BUILD) build-sanitize

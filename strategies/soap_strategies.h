@@ -1,0 +1,124 @@
+/* soap_strategies.h: the public interface of soap_strategies.
+ *
+ * Holds: the parallel configuration of one operator (a degree per output
+ * dim and a device per task), strategies (one configuration per operator
+ * plus the fingerprints of the model and machine they were made for), the
+ * validity check, the configuration space of an operator, strategy files,
+ * and the built-in strategies behind one registry.
+ */
+#ifndef SOAP_STRATEGIES_H
+#define SOAP_STRATEGIES_H
+
+#include <gsl/gsl_rng.h>
+
+#include "soap_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SOAP_MAX_TASKS 64 /* tasks of one operator */
+
+/* Parallel configuration of one operator. Task t has the multi-index of t
+ * in row-major order over `degree` (dim 0 slowest) and computes the
+ * equal-sized block of the output that index selects. */
+typedef struct soap_config {
+    int ndims;                       /* = the op's output ndims */
+    int degree[SOAP_MAX_DIMS];       /* >= 1; > 1 only on partitionable dims */
+    int ntasks;                      /* product of degrees */
+    int16_t device[SOAP_MAX_TASKS];  /* device of each task */
+} soap_config;
+
+/* One task per device-free config: degree 1 everywhere, on `device`. */
+soap_config soap_config_single(const soap_graph *g, int op, int device);
+/* Output region computed by task t. */
+soap_region soap_config_task_region(const soap_graph *g, int op, const soap_config *c,
+                                    int t);
+int soap_config_equal(const soap_config *a, const soap_config *b);
+/* "degrees [4,1,1,1] devices [0,1,2,3]" */
+char *soap_config_str(const soap_config *c, char *buf, size_t len);
+/* Checks one config against its op and a machine of `ndevices`; the error
+ * names the op and what does not fit. */
+soap_status soap_config_check(const soap_graph *g, int op, const soap_config *c,
+                              int ndevices, soap_error *err);
+
+typedef struct soap_strategy {
+    int nops;
+    soap_config *configs;       /* one per op, indexed by op id */
+    char model[SOAP_NAME_MAX];  /* names, for messages */
+    char machine[SOAP_NAME_MAX];
+    uint64_t model_fp;          /* soap_graph_fingerprint */
+    uint64_t machine_fp;        /* soap_machine_fingerprint */
+    int ndevices;
+} soap_strategy;
+
+/* A strategy for g on m with every op on device 0, degree 1. */
+soap_strategy *soap_strategy_new(const soap_graph *g, const soap_machine *m);
+soap_strategy *soap_strategy_clone(const soap_strategy *s);
+void soap_strategy_copy(soap_strategy *dst, const soap_strategy *src); /* same nops */
+void soap_strategy_free(soap_strategy *s);
+/* Checks that s was made for g and m (fingerprints) and that every config
+ * is valid. */
+soap_status soap_strategy_check(const soap_strategy *s, const soap_graph *g,
+                                const soap_machine *m, soap_error *err);
+
+/* Strategy files (JSON). Reading checks the file against g and m: ops by
+ * name, each exactly once, fingerprints, validity. */
+soap_strategy *soap_strategy_read_json(const char *path, const soap_graph *g,
+                                       const soap_machine *m, soap_error *err);
+soap_status soap_strategy_write_json(const soap_strategy *s, const soap_graph *g,
+                                     const char *path, soap_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Configuration space of one operator                                 */
+/* ------------------------------------------------------------------ */
+/* Which dim kinds may be split (for restricted searches: "S" = sample only,
+ * "SAP" = all kinds). */
+typedef struct soap_dims_mask {
+    int allow[4]; /* indexed by soap_dim_kind; allow[SOAP_DIM_NONE] is 0 */
+} soap_dims_mask;
+soap_dims_mask soap_dims_mask_all(void);
+/* Parses letters from "SAP"; error on anything else or an empty mask. */
+soap_status soap_dims_mask_parse(const char *s, soap_dims_mask *out, soap_error *err);
+
+/* Every valid degree vector of an op: each degree divides its dim, is > 1
+ * only on allowed dims, and their product is <= max_tasks. Returns the
+ * count; fills up to `cap` vectors of SOAP_MAX_DIMS ints into `out`
+ * (out may be NULL to count). */
+int soap_config_degrees(const soap_graph *g, int op, int max_tasks,
+                        const soap_dims_mask *mask, int (*out)[SOAP_MAX_DIMS], int cap);
+
+/* A uniformly random valid config: degree vector uniform over the space
+ * above, each task on a uniformly random device. */
+soap_config soap_config_random(const soap_graph *g, int op, int ndevices,
+                               const soap_dims_mask *mask, gsl_rng *rng);
+
+/* ------------------------------------------------------------------ */
+/* Built-in strategies                                                 */
+/* ------------------------------------------------------------------ */
+typedef struct soap_strategy_options {
+    unsigned long seed;     /* random */
+} soap_strategy_options;
+
+typedef struct soap_strategy_ops {
+    const char *name;
+    const char *description;
+    /* Fills s (from soap_strategy_new) for g on m. */
+    soap_status (*build)(const soap_graph *g, const soap_machine *m,
+                         const soap_strategy_options *opt, soap_strategy *s,
+                         soap_error *err);
+} soap_strategy_ops;
+
+/* The registry, NULL-terminated. */
+const soap_strategy_ops *const *soap_strategy_registry(void);
+const soap_strategy_ops *soap_strategy_find(const char *name);
+/* Built-in name or strategy file path (checked against g and m). Unknown
+ * names list the valid ones. */
+soap_strategy *soap_strategy_load(const char *name_or_path, const soap_graph *g,
+                                  const soap_machine *m,
+                                  const soap_strategy_options *opt, soap_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SOAP_STRATEGIES_H */
