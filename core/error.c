@@ -28,9 +28,21 @@ soap_status soap_error_prefix(soap_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
+    /* Copy with explicit lengths: the result is cut at SOAP_ERR_MSG_MAX. */
     char old[SOAP_ERR_MSG_MAX];
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    old[sizeof old - 1] = '\0';
+    size_t n = strlen(prefix);
+    if (n > sizeof err->msg - 3)
+        n = sizeof err->msg - 3;
+    memcpy(err->msg, prefix, n);
+    memcpy(err->msg + n, ": ", 3);
+    size_t room = sizeof err->msg - n - 3;
+    size_t m = strlen(old);
+    if (m > room)
+        m = room;
+    memcpy(err->msg + n + 2, old, m);
+    err->msg[n + 2 + m] = '\0';
     return err->code;
 }
 

@@ -1,0 +1,130 @@
+/* cli.h: what the files of the `soap` command share (internal to cli/): the
+ * command table entry, the options every command draws from, the exit codes,
+ * messages on stderr, and loading the model / machine an invocation names.
+ *
+ * The command does argument parsing and dispatch only; the work is in the
+ * libraries.
+ */
+#ifndef SOAP_CLI_H
+#define SOAP_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "soap_core.h"
+#include "soap_strategies.h"
+
+/* Exit codes. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_INPUT 1 /* bad input: unknown names, files that do not fit */
+#define CLI_EXIT_USAGE 2 /* the command line itself: unknown command / option, bad numbers */
+
+/* Defaults (DESIGN.md: 64 samples per device; RNNs unrolled 40 steps). */
+#define CLI_BATCH_PER_DEVICE 64
+#define CLI_DEFAULT_UNROLL 40
+
+/* One command. run() gets argv[0] = the command's name; it returns an exit
+ * code. */
+typedef struct cli_command {
+    const char *name;
+    const char *summary; /* one line, for the command list */
+    const char *usage;   /* the full help text of `soap <name> --help` */
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* The commands, each defined in its file (cmd_*.c); main.c lists them. */
+extern const cli_command cli_cmd_models, cli_cmd_machines, cli_cmd_strategies, cli_cmd_show,
+    cli_cmd_machine, cli_cmd_strategy;
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+/* Bits naming the options a command accepts (--help always). */
+enum cli_option_bits {
+    CLI_OPT_MODEL = 1u << 0,
+    CLI_OPT_MACHINE = 1u << 1,
+    CLI_OPT_DEVICES = 1u << 2,
+    CLI_OPT_BATCH = 1u << 3,
+    CLI_OPT_UNROLL = 1u << 4,
+    CLI_OPT_JSON = 1u << 5,
+    CLI_OPT_STRATEGY = 1u << 6,
+    CLI_OPT_SEED = 1u << 7,
+    CLI_OPT_OUT = 1u << 8,
+};
+
+/* Parsed options; absent ones are NULL / 0 with their *_set flag 0. */
+typedef struct cli_options {
+    const char *model;    /* built-in name or model file */
+    const char *machine;  /* preset name or machine file */
+    const char *strategy; /* built-in name or strategy file */
+    const char *out;      /* file to write */
+    int64_t batch;        /* samples, >= 1 */
+    int unroll;           /* RNN steps, >= 1 */
+    int devices;          /* >= 1 */
+    unsigned long seed;
+    int json;             /* 1: JSON on stdout */
+    int batch_set, unroll_set, devices_set, seed_set;
+    int help;             /* --help / -h was given */
+} cli_options;
+
+/* Parses argv (argv[0] = the command's name) against the options in
+ * `allowed`. Returns -1 to go on, or an exit code: 0 after printing the
+ * command's help, CLI_EXIT_USAGE after a message on stderr. */
+int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned allowed,
+                      cli_options *o);
+
+/* Checks that an option the command needs is there (CLI_EXIT_USAGE with a
+ * message if not, -1 if it is). `what` says what the value is. */
+int cli_require(const cli_command *cmd, const char *value, const char *option,
+                const char *what);
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+/* ------------------------------------------------------------------ */
+/* "soap: <message>" on stderr. */
+void cli_message(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* "soap: <cmd>: <message>" plus a pointer to the command's help; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Reports a library error ("soap: <err->msg>"); returns CLI_EXIT_INPUT. */
+int cli_fail(const soap_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Loading what an invocation names                                    */
+/* ------------------------------------------------------------------ */
+/* The machine of --machine, narrowed to --devices. NULL after a message. */
+soap_machine *cli_load_machine(const cli_options *o);
+
+/* The model of --model with batch --batch (default: default_batch) and
+ * --unroll (default 40). A model file keeps its own batch; an explicit
+ * --batch with a file gets a note. NULL after a message. */
+soap_graph *cli_load_model(const cli_options *o, int64_t default_batch);
+
+/* ------------------------------------------------------------------ */
+/* Output helpers                                                      */
+/* ------------------------------------------------------------------ */
+/* Letter of a dim kind in shapes like [64s,96p,55a,55a]: s sample,
+ * a attribute, p parameter, n none (not partitionable). */
+char cli_dim_letter(soap_dim_kind k);
+
+/* "[64s,96p,55a,55a]" into buf; returns buf. */
+char *cli_shape_str(const soap_shape *s, char *buf, size_t len);
+
+/* Prints a JSON object with one top-level key per line and, inside arrays
+ * of objects or arrays, one element per line; then a newline. Takes the
+ * reference to `root`. */
+void cli_print_json(FILE *f, json_t *root);
+
+#endif /* SOAP_CLI_H */

@@ -1,0 +1,224 @@
+/* cmd_machine.c: `soap machine`: a machine model (preset or file, optionally
+ * narrowed to n devices): device types, devices by node, switches, links and
+ * a few example routes, as text or as JSON.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define GIGA 1e9
+#define TERA 1e12
+#define MICRO 1e-6
+#define MAX_EXAMPLE_ROUTES 3
+#define MAX_ENDS_SHOWN 6 /* a bus of a CPU machine has one end per core */
+
+/* Example routes: device 0 to its neighbour, to the first device of another
+ * node, and to the last device; distinct pairs only. Returns the count. */
+static int example_routes(const soap_machine *m, int dst[MAX_EXAMPLE_ROUTES])
+{
+    int cand[MAX_EXAMPLE_ROUTES] = {1, -1, m->ndevices - 1};
+    for (int d = 1; d < m->ndevices; d++)
+        if (m->devices[d].node != m->devices[0].node) {
+            cand[1] = d;
+            break;
+        }
+    int n = 0;
+    for (int i = 0; i < MAX_EXAMPLE_ROUTES; i++) {
+        int c = cand[i], dup = c < 1 || c >= m->ndevices;
+        for (int k = 0; k < n && !dup; k++)
+            dup = dst[k] == c;
+        if (!dup)
+            dst[n++] = c;
+    }
+    return n;
+}
+
+/* Lowest bandwidth (bytes/s) and summed latency (seconds) along a route. */
+static void route_figures(const soap_machine *m, const soap_hop *h, int n, double *bw,
+                          double *lat)
+{
+    *bw = 0;
+    *lat = 0;
+    for (int i = 0; i < n; i++) {
+        const soap_link *l = &m->links[h[i].link];
+        if (i == 0 || l->bandwidth < *bw)
+            *bw = l->bandwidth;
+        *lat += l->latency;
+    }
+}
+
+static void machine_text(const soap_machine *m)
+{
+    printf("machine %s: %d devices on %d node%s, %d switches, %d links (fingerprint "
+           "%016" PRIx64 ")\n",
+           m->name, m->ndevices, m->nnodes, m->nnodes == 1 ? "" : "s", m->nswitches, m->nlinks,
+           soap_machine_fingerprint(m));
+    printf("\ndevice types:\n");
+    for (int t = 0; t < m->ntypes; t++) {
+        const soap_device_type *ty = &m->types[t];
+        printf("  %-8s peak %.2f TFLOP/s, memory %.1f GB/s, %.1f GB, launch overhead %.1f "
+               "us\n",
+               ty->name, ty->peak_flops / TERA, ty->mem_bandwidth / GIGA,
+               ty->mem_capacity / GIGA, ty->launch_overhead / MICRO);
+    }
+    printf("\ndevices by node:\n");
+    for (int node = 0; node < m->nnodes; node++) {
+        printf("  node %d:", node);
+        int first = 1;
+        for (int d = 0; d < m->ndevices; d++) {
+            if (m->devices[d].node != node)
+                continue;
+            printf("%s %s", first ? "" : ",", m->devices[d].name);
+            if (m->ntypes > 1)
+                printf(" (%s)", m->types[m->devices[d].type].name);
+            first = 0;
+        }
+        if (m->ntypes == 1 && !first)
+            printf(" (%s)", m->types[0].name);
+        printf("\n");
+    }
+    if (m->nswitches > 0) {
+        printf("\nswitches:");
+        for (int s = 0; s < m->nswitches; s++)
+            printf("%s %s", s ? "," : "", m->switch_names[s]);
+        printf("\n");
+    }
+    if (m->nlinks > 0) {
+        int w = 4;
+        for (int i = 0; i < m->nlinks; i++) {
+            int n = (int)strlen(m->links[i].name);
+            w = n > w ? n : w;
+        }
+        printf("\nlinks:\n  %-*s  %-10s  %10s  %10s  ends\n", w, "name", "kind", "GB/s",
+               "latency us");
+        for (int i = 0; i < m->nlinks; i++) {
+            const soap_link *l = &m->links[i];
+            printf("  %-*s  %-10s  %10.2f  %10.2f ", w, l->name, soap_link_kind_name(l->kind),
+                   l->bandwidth / GIGA, l->latency / MICRO);
+            for (int e = 0; e < l->nends && e < MAX_ENDS_SHOWN; e++)
+                printf(" %s", soap_machine_vertex_name(m, l->ends[e]));
+            if (l->nends > MAX_ENDS_SHOWN)
+                printf(" ... (%d ends in all)", l->nends);
+            printf("\n");
+        }
+    }
+    int dst[MAX_EXAMPLE_ROUTES];
+    int nr = example_routes(m, dst);
+    if (nr > 0)
+        printf("\nroutes (examples):\n");
+    for (int r = 0; r < nr; r++) {
+        int n = 0;
+        const soap_hop *h = soap_machine_route(m, 0, dst[r], &n);
+        double bw, lat;
+        route_figures(m, h, n, &bw, &lat);
+        printf("  %s -> %s: %d hop%s, bottleneck %.2f GB/s, latency %.2f us\n    %s",
+               m->devices[0].name, m->devices[dst[r]].name, n, n == 1 ? "" : "s", bw / GIGA,
+               lat / MICRO, soap_machine_vertex_name(m, 0));
+        for (int i = 0; i < n; i++)
+            printf(" -[%s]-> %s", m->links[h[i].link].name,
+                   soap_machine_vertex_name(m, h[i].to));
+        printf("\n");
+    }
+}
+
+static void machine_json(const soap_machine *m)
+{
+    char fp[32];
+    snprintf(fp, sizeof fp, "%016" PRIx64, soap_machine_fingerprint(m));
+    json_t *root = json_object();
+    json_object_set_new(root, "name", json_string(m->name));
+    json_object_set_new(root, "fingerprint", json_string(fp));
+    json_object_set_new(root, "ndevices", json_integer(m->ndevices));
+    json_object_set_new(root, "nnodes", json_integer(m->nnodes));
+    json_t *types = json_array();
+    for (int t = 0; t < m->ntypes; t++) {
+        const soap_device_type *ty = &m->types[t];
+        json_array_append_new(types,
+                              json_pack("{s:s, s:f, s:f, s:f, s:f}", "name", ty->name,
+                                        "peak_flops", ty->peak_flops, "memory_bandwidth",
+                                        ty->mem_bandwidth, "memory_bytes", ty->mem_capacity,
+                                        "launch_overhead_s", ty->launch_overhead));
+    }
+    json_object_set_new(root, "device_types", types);
+    json_t *devices = json_array();
+    for (int d = 0; d < m->ndevices; d++)
+        json_array_append_new(devices, json_pack("{s:s, s:s, s:i}", "name", m->devices[d].name,
+                                                 "type", m->types[m->devices[d].type].name,
+                                                 "node", m->devices[d].node));
+    json_object_set_new(root, "devices", devices);
+    json_t *switches = json_array();
+    for (int s = 0; s < m->nswitches; s++)
+        json_array_append_new(switches, json_string(m->switch_names[s]));
+    json_object_set_new(root, "switches", switches);
+    json_t *links = json_array();
+    for (int i = 0; i < m->nlinks; i++) {
+        const soap_link *l = &m->links[i];
+        json_t *ends = json_array();
+        for (int e = 0; e < l->nends; e++)
+            json_array_append_new(ends, json_string(soap_machine_vertex_name(m, l->ends[e])));
+        json_array_append_new(links, json_pack("{s:s, s:s, s:f, s:f, s:o}", "name", l->name,
+                                               "kind", soap_link_kind_name(l->kind),
+                                               "bandwidth", l->bandwidth, "latency_s",
+                                               l->latency, "ends", ends));
+    }
+    json_object_set_new(root, "links", links);
+    json_t *routes = json_array();
+    int dst[MAX_EXAMPLE_ROUTES];
+    int nr = example_routes(m, dst);
+    for (int r = 0; r < nr; r++) {
+        int n = 0;
+        const soap_hop *h = soap_machine_route(m, 0, dst[r], &n);
+        double bw, lat;
+        route_figures(m, h, n, &bw, &lat);
+        json_t *hops = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(hops, json_pack("{s:s, s:s, s:s}", "link",
+                                                  m->links[h[i].link].name, "from",
+                                                  soap_machine_vertex_name(m, h[i].from), "to",
+                                                  soap_machine_vertex_name(m, h[i].to)));
+        json_array_append_new(routes, json_pack("{s:s, s:s, s:o, s:f, s:f}", "from",
+                                                m->devices[0].name, "to",
+                                                m->devices[dst[r]].name, "hops", hops,
+                                                "bottleneck_bandwidth", bw, "latency_s", lat));
+    }
+    json_object_set_new(root, "routes", routes);
+    cli_print_json(stdout, root);
+}
+
+static int run_machine(int argc, char **argv)
+{
+    cli_options o;
+    int rc = cli_parse_options(&cli_cmd_machine, argc, argv,
+                               CLI_OPT_MACHINE | CLI_OPT_DEVICES | CLI_OPT_JSON, &o);
+    if (rc >= 0)
+        return rc;
+    rc = cli_require(&cli_cmd_machine, o.machine, "--machine",
+                     "a preset, see 'soap machines', or a machine file");
+    if (rc >= 0)
+        return rc;
+    soap_machine *m = cli_load_machine(&o);
+    if (!m)
+        return CLI_EXIT_INPUT;
+    if (o.json)
+        machine_json(m);
+    else
+        machine_text(m);
+    soap_machine_free(m);
+    return CLI_EXIT_OK;
+}
+
+const cli_command cli_cmd_machine = {
+    .name = "machine",
+    .summary = "a machine model: devices, nodes, links, routes",
+    .usage = "usage: soap machine --machine X [--devices n] [--json]\n"
+             "  Describes machine X (a preset or a machine file): device types, devices by\n"
+             "  node, switches, links (bandwidth, latency, ends) and example routes.\n"
+             "  --machine X   preset (see 'soap machines') or machine file (JSON)\n"
+             "  --devices n   keep only the first n devices\n"
+             "  --json        JSON on stdout: {\"name\", \"fingerprint\", \"ndevices\", "
+             "\"nnodes\",\n"
+             "                \"device_types\", \"devices\", \"switches\", \"links\", "
+             "\"routes\"}\n",
+    .run = run_machine,
+};

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# test_cli.sh: end-to-end tests of the `soap` command: help, the lists of
+# built-ins, `show` (text and JSON, built-in models and model files),
+# `machine`, `strategy` (build, write, read back, refuse on another machine),
+# and the errors: unknown names list the valid ones, bad numbers, bad model
+# files with the file, line:column or op in the message.
+#
+# usage: bash tests/cli/test_cli.sh <path-to-soap> <tests/data>
+# Prints one line per failed check and ends with "cli: P passed, F failed";
+# the exit status is non-zero when any check failed.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 <path-to-soap> <tests/data>" >&2
+    exit 2
+fi
+SOAP=$1
+DATA=$2
+MODELS=$DATA/models
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-cli-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+rc=0
+what=""
+
+# run ARGS...: runs soap; stdout in $TMP/out, stderr in $TMP/err, status in rc.
+run() {
+    what="soap $*"
+    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+}
+
+pass() { passed=$((passed + 1)); }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $what: $1"
+    echo "  exit status $rc"
+    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
+    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
+}
+
+# Checks on the last run.
+rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
+out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
+err_has() { if grep -qF -- "$1" "$TMP/err"; then pass; else fail "stderr lacks '$1'"; fi; }
+# A failure: status $1, nothing on stdout, every stderr line "soap: ...",
+# and stderr contains each further argument.
+fails_with() {
+    local status=$1
+    shift
+    local ok=1
+    [ "$rc" -eq "$status" ] || ok=0
+    [ -s "$TMP/out" ] && ok=0
+    [ -s "$TMP/err" ] || ok=0
+    grep -qv '^soap: ' "$TMP/err" && ok=0
+    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
+    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
+}
+# python3 -c CODE on stdout (JSON checks); a missing python3 counts as a
+# failure rather than a silent pass.
+json_check() {
+    if python3 -c "$1" <"$TMP/out"; then pass; else fail "JSON check: $2"; fi
+}
+
+# ---------------------------------------------------------------- help
+run --help
+rc_is 0
+out_has "usage: soap <command>"
+for c in models machines strategies "soap show --model" "soap machine --machine" \
+    "soap strategy --model"; do
+    out_has "$c"
+done
+run -h
+rc_is 0
+out_has "soap strategy --model"
+run show --help
+rc_is 0
+out_has "usage: soap show --model M"
+out_has "--json"
+run help strategy
+rc_is 0
+out_has "--strategy NAME|FILE"
+run
+fails_with 2 "no command given"
+
+# ---------------------------------------------------------------- lists
+run models
+rc_is 0
+for m in alexnet inception_v3 lenet nmt resnet101 rnnlm rnntc transformer; do out_has "$m "; done
+run machines
+rc_is 0
+for m in p100x16 k80x64 dgx-h100 "cpu-<n>"; do out_has "$m "; done
+run strategies
+rc_is 0
+for s in data model owt expert random; do out_has "$s "; done
+
+# ---------------------------------------------------------------- show
+run show --model resnet101 --json
+rc_is 0
+out_has '"params": 44549160'
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["model"] == "resnet101" and d["batch"] == 64, d["model"]
+assert d["params"] == 44549160, d["params"]
+assert sum(o["params"] for o in d["ops"]) == d["params"]
+assert abs(sum(o["fwd_flops"] for o in d["ops"]) - d["forward_flops"]) <= 1e-9 * d["forward_flops"]
+assert d["backward_flops"] > d["forward_flops"] > 0
+o = d["ops"][0]
+assert set(o) == {"name", "kind", "shape", "dims", "params", "fwd_flops"}, o
+assert o["kind"] == "input" and o["shape"] == [64, 3, 224, 224], o
+assert o["dims"] == ["sample", "attribute", "attribute", "attribute"], o
+' "resnet101 JSON: params, sums, first op"
+
+run show --model lenet
+rc_is 0
+out_has "model lenet: batch 64, 10 operators, 431080 parameters"
+out_has "[64s,20p,24a,24a]"
+out_has "total: 431080 parameters"
+
+run show --model lenet --batch 32 --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["batch"] == 32 and d["ops"][0]["shape"] == [32, 1, 28, 28], d["ops"][0]
+c = [o for o in d["ops"] if o["name"] == "conv1"][0]
+# 2 FLOP per multiply-add: 32 samples x 20 x 24 x 24 outputs x 25 taps, plus the bias.
+assert c["fwd_flops"] >= 2 * 32 * 20 * 24 * 24 * 25, c
+' "lenet at batch 32"
+
+run show --model rnnlm --unroll 3 --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert sum(1 for o in d["ops"] if o["kind"] == "lstm") == 2 * 3
+assert d["params"] == 37275408, d["params"]
+' "rnnlm unrolled 3 steps"
+
+run show --model "$MODELS/tiny_cnn.json"
+rc_is 0
+out_has "model tiny_cnn: batch 8, 10 operators, 82490 parameters"
+out_has "joined"
+
+run show --model "$MODELS/tiny_rnn.json" --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["model"] == "tiny_rnn" and d["batch"] == 4 and d["params"] == 13220, d["params"]
+e = {o["name"]: o for o in d["ops"]}
+assert e["embed.t1"]["params"] == 0 and e["embed.t0"]["params"] == 1600
+assert e["enc.t0"]["dims"] == ["sample", "none", "parameter"], e["enc.t0"]
+' "tiny_rnn.json: shared weights counted once"
+
+run show --model "$MODELS/tiny_cnn.json" --batch 16
+rc_is 0
+err_has "keeps its own batch 8"
+
+# ---------------------------------------------------------------- machine
+run machine --machine p100x16 --devices 4 --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["ndevices"] == 4 and len(d["devices"]) == 4 and d["nnodes"] == 1, d["ndevices"]
+assert all(len(r["hops"]) >= 1 for r in d["routes"])
+' "p100x16 narrowed to 4"
+run machine --machine k80x64
+rc_is 0
+out_has "64 devices on 16 nodes"
+out_has "routes (examples):"
+
+# ---------------------------------------------------------------- strategy
+run strategy --model nmt --machine k80x64 --strategy expert --out "$TMP/s.json"
+rc_is 0
+out_has "devices used:"
+if [ -s "$TMP/s.json" ]; then pass; else fail "no strategy file written"; fi
+run strategy --model nmt --machine k80x64 --strategy "$TMP/s.json"
+rc_is 0
+out_has "devices used:"
+# Same model (batch 4096 = 64 x 64 given explicitly), another machine.
+run strategy --model nmt --machine p100x16 --batch 4096 --strategy "$TMP/s.json"
+fails_with 1 "s.json" "k80x64" "p100x16"
+# With the default batch (64 x 16) the model differs as well.
+run strategy --model nmt --machine p100x16 --strategy "$TMP/s.json"
+fails_with 1 "s.json" "nmt"
+run strategy --model lenet --machine p100x16 --strategy random --seed 7 --out "$TMP/r.json"
+rc_is 0
+run strategy --model lenet --machine p100x16 --strategy "$TMP/r.json"
+rc_is 0
+
+# ---------------------------------------------------------------- unknown names
+run show --model resnet1O1
+fails_with 1 "resnet1O1" "resnet101" "lenet" "nmt"
+run machine --machine p100x32
+fails_with 1 "p100x32" "p100x16" "k80x64"
+run strategy --model lenet --machine p100x16 --strategy greedy
+fails_with 1 "greedy" "data" "expert"
+run frobnicate
+fails_with 2 "frobnicate" "models" "show" "strategy"
+
+# ---------------------------------------------------------------- usage errors
+for bad in abc 0 -3 4x ""; do
+    run machine --machine p100x16 --devices "$bad"
+    fails_with 2 "--devices"
+done
+run strategy --model lenet --machine k80x64 --devices 0 --strategy data
+fails_with 2 "--devices 0"
+run show --model lenet --batch -64
+fails_with 2 "--batch"
+run show
+fails_with 2 "--model is required"
+run show --model lenet --frobnicate
+fails_with 2 "unknown option '--frobnicate'" "--model"
+run show --model lenet extra
+fails_with 2 "unexpected argument 'extra'"
+
+# ---------------------------------------------------------------- bad model files
+run show --model "$MODELS/bad_syntax.json"
+fails_with 1 "bad_syntax.json:6:7:"
+run show --model "$MODELS/bad_kind.json"
+fails_with 1 "bad_kind.json: op 'conv2' (ops[3]): unknown kind 'conv3d' (kinds: input, conv2d"
+run show --model "$MODELS/bad_shape.json"
+fails_with 1 "bad_shape.json: ops[3]: op 'conv' (conv2d): input 0 must be [N,C,H,W], got [8,10]"
+run show --model "$MODELS/bad_order.json"
+fails_with 1 "bad_order.json: op 'act' (ops[1]): input 'fc' is not an earlier op"
+run show --model "$TMP/absent.json"
+fails_with 1 "absent.json: cannot open"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
