@@ -2,7 +2,7 @@
  * to, or indexed by, each row of the input).
  *
  * LINEAR: [N,K] or [N,T,K] -> [N,F] or [N,T,F]; kinds N SAMPLE, T ATTRIBUTE,
- * F PARAMETER. Weights w [F,K] and b [F] when has_bias. A task needs its
+ * F PARAMETER. An LSTM state [N,2,K] is read as its h [N,K] -> [N,F]. Weights w [F,K] and b [F] when has_bias. A task needs its
  * leading (N, T) ranges of the input with all K features, and the F slice
  * of w and b. Forward FLOP = 2*vol(out)*K (+ vol(out) for the bias);
  * backward = 2x forward (input gradient and weight gradient).
@@ -52,8 +52,13 @@ static soap_status linear_infer(const char *name, const soap_op_params *p,
     if (p->out_features < 1)
         return soap_ops_fail(err, name, SOAP_OP_LINEAR, "out_features %lld, expected >= 1",
                              (long long)p->out_features);
-    *out = soap_ops_shape(in[0]->ndims, in[0]->size, NULL);
-    out->size[out->ndims - 1] = p->out_features;
+    if (soap_ops_state_shaped(in[0])) {
+        const int64_t size[2] = {in[0]->size[0], p->out_features};
+        *out = soap_ops_shape(2, size, NULL);
+    } else {
+        *out = soap_ops_shape(in[0]->ndims, in[0]->size, NULL);
+        out->size[out->ndims - 1] = p->out_features;
+    }
     row_kinds(out);
     return SOAP_OK;
 }
@@ -78,6 +83,14 @@ static int linear_weights(const soap_graph *g, const soap_op *o, soap_shape *w)
 static soap_region linear_input_region(const soap_graph *g, const soap_op *o, int i,
                                        const soap_region *out)
 {
+    const soap_shape *in = soap_ops_in(g, o, i);
+    if (soap_ops_state_shaped(in)) { /* h of the state: [n range, 0:1, all K] */
+        soap_region r = soap_region_full(in);
+        r.lo[0] = out->lo[0];
+        r.hi[0] = out->hi[0];
+        r.hi[1] = 1;
+        return r;
+    }
     soap_region r = leading(out, out->ndims);
     r.lo[r.ndims - 1] = 0;
     r.hi[r.ndims - 1] = linear_k(g, o);

@@ -68,6 +68,14 @@ static inline const soap_shape *soap_ops_in(const soap_graph *g, const soap_op *
     return &g->ops[o->inputs[i]].out;
 }
 
+/* 1 if s is an LSTM state [N,2,X] (index 0 = h, 1 = c): 3-D with a
+ * non-partitionable middle dim of 2, as LSTM outputs are marked. Ops that
+ * take rows (lstm x, attention, linear) read only its h. */
+static inline int soap_ops_state_shaped(const soap_shape *s)
+{
+    return s->ndims == 3 && s->size[1] == 2 && s->kind[1] == SOAP_DIM_NONE;
+}
+
 /* A region of ndims dims with nothing in it. */
 static inline soap_region soap_ops_region_none(int ndims)
 {

@@ -1,7 +1,7 @@
 /* recurrent.c: the operator kinds of the RNN models: LSTM (one cell step)
  * and ATTENTION (one step of an NMT decoder's attention).
  *
- * A tensor [N,2,X] (3-D with size[1] == 2) is always an LSTM state: index 0
+ * A tensor [N,2,X] (3-D, size[1] == 2, dim 1 NONE) is an LSTM state: index 0
  * of dim 1 is h, index 1 is c. Where such a tensor is consumed as a plain
  * input only its h slice is read.
  *
@@ -30,11 +30,7 @@
 
 #define LSTM_ELEMWISE_FLOP 10.0 /* per sample and hidden unit */
 
-/* 1 if s is an LSTM state [N,2,X]. */
-static int state_shaped(const soap_shape *s)
-{
-    return s->ndims == 3 && s->size[1] == 2;
-}
+#define state_shaped soap_ops_state_shaped
 
 /* Checks that input i is [N,X] or a state [N,2,X]; gives X. */
 static soap_status want_rows(soap_error *err, const char *name, soap_op_kind kind, int i,

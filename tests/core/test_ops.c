@@ -28,6 +28,9 @@ static soap_shape shp(int nd, const int64_t *size, const soap_dim_kind *kind)
         s.size[d] = size[d];
         s.kind[d] = kind ? kind[d] : (d == 0 ? DS : DA);
     }
+    /* [N,2,X] stands for an LSTM state, whose middle dim is not partitionable. */
+    if (!kind && nd == 3 && size[1] == 2)
+        s.kind[1] = SOAP_DIM_NONE;
     return s;
 }
 #define SHP(...) shp((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), \
@@ -762,8 +765,9 @@ START_TEST(test_signature_format)
     ck_assert_str_eq(soap_op_signature(g, l, buf, sizeof buf), "linear f10 bias1 in[64,50176]");
     /* Runs of equal input shapes are counted. */
     int64_t st[3] = {64, 2, 32};
-    int q = soap_add_input(g, "q", 3, st, NULL, 0);
-    int m1 = soap_add_input(g, "m1", 3, st, NULL, 0);
+    const soap_dim_kind state_kinds[3] = {SOAP_DIM_SAMPLE, SOAP_DIM_NONE, SOAP_DIM_PARAMETER};
+    int q = soap_add_input(g, "q", 3, st, state_kinds, 0);
+    int m1 = soap_add_input(g, "m1", 3, st, state_kinds, 0);
     int m2 = soap_add_input(g, "m2", 2, (int64_t[]){64, 32}, NULL, 0);
     int a = soap_add_attention(g, "att", q, (int[]){m1, m1, m2}, 3);
     ck_assert_str_eq(soap_op_signature(g, a, buf, sizeof buf), "attention in[64,2,32]x3[64,32]");
