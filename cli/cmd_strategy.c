@@ -77,8 +77,12 @@ static void summary(const soap_strategy *s, const soap_graph *g, const soap_mach
     printf("\nops per degree pattern (degree per output dim; s sample, a attribute, "
            "p parameter, n none):\n");
     printf("  %6s  %8s  %s\n", "ops", "tasks", "degrees");
-    for (int k = 0; k < npats; k++)
+    /* The most common patterns; a random strategy has hundreds. */
+    const int shown = npats < 12 ? npats : 12;
+    for (int k = 0; k < shown; k++)
         printf("  %6d  %8lld  %s\n", pats[k].ops, (long long)pats[k].tasks, pats[k].text);
+    if (npats > shown)
+        printf("  ... and %d more patterns (the strategy file lists every op)\n", npats - shown);
 
     int used = 0;
     int64_t lo = -1, hi = 0;
