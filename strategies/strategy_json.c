@@ -289,11 +289,20 @@ static soap_status read_root(const reader *r, json_t *root, const soap_graph *g,
         return st;
     /* The file must have been made for this graph and machine; say so before
      * anything about its ops, which would only be a symptom. */
+    if (mfp != s->model_fp && (hfp != s->machine_fp || ndev != m->ndevices))
+        return fail(r, SOAP_ERR_MISMATCH,
+                    "strategy was made for model '%s' on machine '%s' (%d devices), not for "
+                    "model '%s' on machine '%s' (%d devices)",
+                    model, machine, ndev, g->name, m->name, m->ndevices);
     if (mfp != s->model_fp)
         return fail(r, SOAP_ERR_MISMATCH,
                     "strategy was made for model '%s' (fingerprint %016" PRIx64
-                    ") but the model given is '%s' (fingerprint %016" PRIx64 ")",
-                    model, mfp, g->name, s->model_fp);
+                    ") but the model given is '%s' (fingerprint %016" PRIx64 ")%s",
+                    model, mfp, g->name, s->model_fp,
+                    strcmp(model, g->name) == 0
+                        ? ": same name, another structure or batch size (give the --batch "
+                          "it was made with)"
+                        : "");
     if (hfp != s->machine_fp || ndev != m->ndevices)
         return fail(r, SOAP_ERR_MISMATCH,
                     "strategy was made for machine '%s' (fingerprint %016" PRIx64
