@@ -1,7 +1,8 @@
-/* fileutil.c: writing files through a temporary file and rename (nothing
- * half-written is ever left at the target path), and FNV-1a hashing for
- * fingerprints. */
+/* fileutil.c: reading JSON documents with positioned errors, writing files
+ * through a temporary file and rename (nothing half-written is ever left at
+ * the target path), and FNV-1a hashing for fingerprints. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,4 +56,28 @@ uint64_t soap_fnv1a(uint64_t h, const void *data, size_t n)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+struct json_t *soap_json_load_file(const char *path, const char *what, soap_error *err)
+{
+    if (!path) {
+        soap_error_set(err, SOAP_ERR_INVALID, "%s file: no path given", what);
+        return NULL;
+    }
+    /* jansson opens a directory and then reports an empty document. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        soap_error_set(err, SOAP_ERR_IO, "%s: is a directory, expected a %s file", path, what);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (json_error_code(&jerr) == json_error_cannot_open_file)
+            soap_error_set(err, SOAP_ERR_IO, "%s: cannot open: %s", path, jerr.text);
+        else
+            soap_error_set(err, SOAP_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+                           jerr.text);
+    }
+    return root;
 }

@@ -403,17 +403,9 @@ static soap_status read_root(reader *r, json_t *root)
 
 soap_machine *soap_machine_read_json(const char *path, soap_error *err)
 {
-    SOAP_ASSERT(path);
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        if (json_error_code(&jerr) == json_error_cannot_open_file)
-            soap_error_set(err, SOAP_ERR_IO, "%s: cannot open: %s", path, jerr.text);
-        else
-            soap_error_set(err, SOAP_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                           jerr.text);
+    json_t *root = soap_json_load_file(path, "machine", err);
+    if (!root)
         return NULL;
-    }
     reader r = {.path = path, .err = err};
     soap_status st = read_root(&r, root);
     HASH_CLEAR(hh, r.types);

@@ -644,26 +644,9 @@ static soap_status read_root(reader *r, json_t *root, soap_graph **out)
 
 soap_graph *soap_graph_read_json(const char *path, soap_error *err)
 {
-    if (!path) {
-        soap_error_set(err, SOAP_ERR_INVALID, "model file: no path given");
+    json_t *root = soap_json_load_file(path, "model", err);
+    if (!root)
         return NULL;
-    }
-    /* jansson opens a directory and then reports an empty document. */
-    struct stat st_path;
-    if (stat(path, &st_path) == 0 && S_ISDIR(st_path.st_mode)) {
-        soap_error_set(err, SOAP_ERR_IO, "%s: is a directory, expected a model file", path);
-        return NULL;
-    }
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        if (json_error_code(&jerr) == json_error_cannot_open_file)
-            soap_error_set(err, SOAP_ERR_IO, "%s: cannot open: %s", path, jerr.text);
-        else
-            soap_error_set(err, SOAP_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                           jerr.text);
-        return NULL;
-    }
     reader r;
     memset(&r, 0, sizeof r);
     r.path = path;

@@ -487,6 +487,12 @@ soap_machine *soap_machine_read_json(const char *path, soap_error *err);
 soap_status soap_machine_write_json(const soap_machine *m, const char *path,
                                     soap_error *err);
 
+/* Reads a JSON document (jansson, duplicate keys rejected). NULL with *err:
+ * "path: cannot open", "path: is a directory, expected a <what> file" or
+ * "path:line:column: message". The caller json_decref()s the result. */
+struct json_t;
+struct json_t *soap_json_load_file(const char *path, const char *what, soap_error *err);
+
 /* Writes `text` to `path` through a temporary file and rename, so that a
  * failure leaves nothing half-written. */
 soap_status soap_write_file_atomic(const char *path, const char *text, soap_error *err);

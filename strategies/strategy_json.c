@@ -320,22 +320,9 @@ soap_strategy *soap_strategy_read_json(const char *path, const soap_graph *g,
                        "strategy file: expected a path, a graph and a machine");
         return NULL;
     }
-    /* jansson opens a directory and then reports an empty document. */
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        soap_error_set(err, SOAP_ERR_IO, "%s: is a directory, expected a strategy file", path);
+    json_t *root = soap_json_load_file(path, "strategy", err);
+    if (!root)
         return NULL;
-    }
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        if (json_error_code(&jerr) == json_error_cannot_open_file)
-            soap_error_set(err, SOAP_ERR_IO, "%s: cannot open: %s", path, jerr.text);
-        else
-            soap_error_set(err, SOAP_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                           jerr.text);
-        return NULL;
-    }
     reader r = {.path = path, .err = err};
     soap_strategy *s = soap_strategy_new(g, m);
     soap_status st = read_root(&r, root, g, m, s);
