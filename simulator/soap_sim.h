@@ -1,0 +1,180 @@
+/* soap_sim.h: the public interface of soap_sim, the execution simulator.
+ *
+ * Holds: the task decomposition shared with the executor (which task computes
+ * which region, which transfers a strategy needs, which weight shards are
+ * replicated), cost providers (measured table, analytic roofline) behind one
+ * interface with a cache, the simulator (task graph, full and delta
+ * simulation), the results of one simulation, and trace / DOT export.
+ *
+ * Units: seconds, bytes, FLOP.
+ */
+#ifndef SOAP_SIM_H
+#define SOAP_SIM_H
+
+#include "soap_core.h"
+#include "soap_strategies.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Task decomposition (shared with the executor)                       */
+/* ------------------------------------------------------------------ */
+/* One piece of data that a consumer task needs from a producer task: the
+ * intersection of the producer task's output region with the region of the
+ * consumer's input that the consumer task needs, in the producer's output
+ * coordinates. Forward data flows producer -> consumer; the gradient of the
+ * same region flows back in the backward pass. */
+typedef struct soap_xfer {
+    int src_task;        /* task index in the producer's config */
+    int dst_task;        /* task index in the consumer's config */
+    soap_region region;  /* elements (producer output coordinates) */
+} soap_xfer;
+
+/* Every transfer along the edge (input `i` of op `op`), given the producer's
+ * and the consumer's configs, in order (dst_task, then src_task). Returns the
+ * count; fills at most `cap` (out may be NULL to count). */
+int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *producer,
+                     const soap_config *consumer, soap_xfer *out, int cap);
+
+/* A replicated piece of a weight: a region of weight `weight` whose gradient
+ * is computed on more than one device and must be summed there. */
+#define SOAP_MAX_REPLICAS SOAP_MAX_TASKS
+typedef struct soap_shard {
+    int weight;                        /* id in graph->weights */
+    soap_region region;                /* elements of the weight */
+    int ndevices;                      /* devices holding a replica, >= 1 */
+    int16_t devices[SOAP_MAX_REPLICAS];/* ascending */
+} soap_shard;
+
+/* The shards of one weight under strategy s: the weight is cut along every
+ * boundary of the tasks' weight regions (of every op using it), and cells
+ * with the same device set are merged where they form a box. Returns the
+ * count (cap/out as above). Shards held by one device need no sync. */
+int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
+                       soap_shard *out, int cap);
+
+/* ------------------------------------------------------------------ */
+/* Costs                                                               */
+/* ------------------------------------------------------------------ */
+/* Forward and backward time of one task. */
+typedef struct soap_task_cost {
+    double fwd_s, bwd_s;
+} soap_task_cost;
+
+/* A cost provider: a const ops table, looked up by name. */
+typedef struct soap_cost_ops {
+    const char *name;         /* "analytic", "table" */
+    const char *description;
+    /* Creates the provider's state from an argument (the table's path; NULL
+     * for analytic). */
+    void *(*create)(const char *arg, soap_error *err);
+    void (*destroy)(void *ctx);
+    /* 1 and *out if the provider knows this task, else 0. `sig` is
+     * soap_op_signature, `part` the partition's sizes. */
+    int (*lookup)(void *ctx, const soap_device_type *dev, const char *sig,
+                  const soap_shape *part, const soap_graph *g, int op,
+                  const soap_region *region, soap_task_cost *out);
+} soap_cost_ops;
+
+const soap_cost_ops *const *soap_cost_registry(void); /* NULL-terminated */
+const soap_cost_ops *soap_cost_find(const char *name);
+
+/* The costs a simulation uses: the measured table (if given) where it has
+ * an entry, the analytic model otherwise, cached per (device type, op
+ * signature, partition shape). */
+typedef struct soap_costs soap_costs;
+soap_costs *soap_costs_new(const char *table_path /* NULL: analytic only */,
+                           soap_error *err);
+void soap_costs_free(soap_costs *c);
+soap_task_cost soap_costs_task(soap_costs *c, const soap_graph *g, int op,
+                               const soap_region *region, const soap_device_type *dev);
+/* Distinct task costs looked up so far, by source. */
+void soap_costs_counts(const soap_costs *c, long *measured, long *analytic);
+
+/* The analytic model alone (roofline with launch overhead and a utilization
+ * curve; see simulator/cost_analytic.c). */
+soap_task_cost soap_cost_analytic(const soap_graph *g, int op, const soap_region *region,
+                                  const soap_device_type *dev);
+
+/* Cost table file (CSV, '#' comments):
+ *   device_type,signature,partition,fwd_s,bwd_s
+ *   P100,"conv2d k3x3 s1x1 p1x1 c64 bias0 in[64,64,56,56]",[16;64;56;56],1.2e-4,2.5e-4
+ * partition = the task's output sizes, ';'-separated in brackets. */
+soap_status soap_cost_table_append(const char *path, const char *device_type,
+                                   const char *signature, const soap_shape *part,
+                                   soap_task_cost cost, soap_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Simulation                                                          */
+/* ------------------------------------------------------------------ */
+#define SOAP_SYNC_MODES(X) X(PS, "ps") X(ALLREDUCE, "allreduce")
+typedef enum soap_sync_mode {
+#define SOAP_X_ENUM(e, s) SOAP_SYNC_##e,
+    SOAP_SYNC_MODES(SOAP_X_ENUM)
+#undef SOAP_X_ENUM
+    SOAP_SYNC_MODE_COUNT
+} soap_sync_mode;
+const char *soap_sync_mode_name(soap_sync_mode m);
+int soap_sync_mode_parse(const char *s); /* -1 if unknown */
+
+typedef struct soap_sim_options {
+    soap_sync_mode sync;  /* default allreduce */
+    int no_overlap;       /* 1: weight sync waits for the whole backward pass */
+} soap_sim_options;
+
+typedef struct soap_sim soap_sim;
+
+/* A simulator for g on m with costs c (borrowed: they must outlive it). */
+soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c,
+                       const soap_sim_options *opt, soap_error *err);
+void soap_sim_free(soap_sim *sim);
+
+/* Builds the task graph of s (checked against g and m) and runs a full
+ * simulation; returns the iteration time in seconds, or a negative value with
+ * *err set. */
+double soap_sim_full(soap_sim *sim, const soap_strategy *s, soap_error *err);
+
+/* Changes op's config in the current task graph and timeline and re-simulates
+ * only what moves; gives exactly the result of soap_sim_full on the changed
+ * strategy. Returns the new iteration time. The config must be valid. */
+double soap_sim_delta(soap_sim *sim, int op, const soap_config *c);
+/* Reverts the last soap_sim_delta (a rejected proposal). */
+void soap_sim_undo(soap_sim *sim);
+/* The strategy currently simulated (owned by sim). */
+const soap_strategy *soap_sim_strategy(const soap_sim *sim);
+
+typedef struct soap_sim_result {
+    double iteration_s;             /* last end time */
+    double throughput;              /* samples per second */
+    int ndevices;
+    double *busy_s;                 /* per device: compute time, owned */
+    double *peak_mem;               /* per device: bytes, owned */
+    int over_capacity;              /* devices whose peak exceeds capacity */
+    double bytes_by_kind[SOAP_LINK_KIND_COUNT]; /* bytes moved per link kind */
+    double bytes_total;             /* bytes moved between devices (each
+                                       transfer once, whatever its hops) */
+    double critical_path_s;         /* longest path of task times plus waits
+                                       for devices and links */
+    double lb_work_s;               /* total compute / devices */
+    double lb_critical_s;           /* longest path with free communication */
+    double lb_link_s;               /* busiest link direction: bytes / bw */
+    double lb_s;                    /* the largest bound */
+    long ntasks, ncompute, ncomm, nsync;
+    long costs_measured, costs_analytic;
+} soap_sim_result;
+
+/* Figures of the last simulation (full or delta). */
+void soap_sim_result_get(soap_sim *sim, soap_sim_result *r);
+void soap_sim_result_free(soap_sim_result *r);
+
+/* Chrome trace event file (one track per device and per link direction,
+ * one event per task) and DOT task graph of the last simulation. */
+soap_status soap_sim_write_trace(const soap_sim *sim, const char *path, soap_error *err);
+soap_status soap_sim_write_dot(const soap_sim *sim, const char *path, soap_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SOAP_SIM_H */
