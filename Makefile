@@ -4,7 +4,7 @@ CMAKE_FLAGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SOAP        = $(BUILD)/soap
 
-.PHONY: all deps configure build test test-sanitize demo clean
+.PHONY: all deps configure build test test-sanitize demo bench clean
 
 all: build
 
@@ -27,5 +27,10 @@ test-sanitize: deps
 demo: deps build
 	@bash scripts/demo.sh $(SOAP)
 
+# Benchmarks (timings, not tests): a Release build in build-bench/.
+bench: deps
+	@$(MAKE) build BUILD=build-bench CMAKE_FLAGS="$(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release"
+	@bash scripts/bench.sh build-bench
+
 clean:
-	rm -rf $(BUILD) build-sanitize
+	rm -rf $(BUILD) build-sanitize build-bench

@@ -36,7 +36,7 @@ typedef struct cli_command {
 
 /* The commands, each defined in its file (cmd_*.c); main.c lists them. */
 extern const cli_command cli_cmd_models, cli_cmd_machines, cli_cmd_strategies, cli_cmd_show,
-    cli_cmd_machine, cli_cmd_strategy;
+    cli_cmd_machine, cli_cmd_strategy, cli_cmd_simulate;
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */

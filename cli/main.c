@@ -17,7 +17,7 @@
 /* In the order the help lists them. */
 static const cli_command *const commands[] = {
     &cli_cmd_models, &cli_cmd_machines, &cli_cmd_strategies,
-    &cli_cmd_show,   &cli_cmd_machine,  &cli_cmd_strategy,
+    &cli_cmd_show,   &cli_cmd_machine,  &cli_cmd_strategy,   &cli_cmd_simulate,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -43,7 +43,7 @@ static void print_summary(FILE *f)
 static void print_help(void)
 {
     fputs("soap: SOAP parallelization strategies of DNN training (operator graphs, "
-          "machine models, strategies)\n\n",
+          "machine models, strategies, simulation)\n\n",
           stdout);
     print_summary(stdout);
     for (int i = 0; i < NCOMMANDS; i++) {

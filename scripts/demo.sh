@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job of `make demo`: a model, a machine, and the built-in strategies for them,
-# each checked and written as a strategy file under build/demo/.
+# The main job of `make demo`: a model, a machine, the built-in strategies for them
+# (each checked and written as a strategy file under build/demo/), then one simulated
+# training iteration of data, owt, expert and random parallelism, compared side by side.
 # Usage: scripts/demo.sh path/to/soap
 set -euo pipefail
 soap=${1:-build/soap}
@@ -23,3 +24,34 @@ for s in data model owt expert random; do
   echo
 done
 echo "strategy files: $out/"
+echo
+
+# The simulator reads the strategy files just written.
+base=$out/$model-$machine-$devices
+echo "== simulated: strategy 'data' (trace: $base-data.trace.json, open in ui.perfetto.dev)"
+"$soap" simulate --model "$model" --machine "$machine" --devices "$devices" \
+  --strategy "$base-data.json" --trace "$base-data.trace.json"
+echo
+
+# One value of `soap simulate --json` (one top-level key per line).
+json_value() { awk -F': ' -v k="\"$2\"" '$1 ~ k { sub(/,$/, "", $2); print $2 }' "$1"; }
+
+sims=(data owt expert random)
+for s in "${sims[@]}"; do
+  "$soap" simulate --model "$model" --machine "$machine" --devices "$devices" \
+    --strategy "$base-$s.json" --json >"$base-$s.sim.json"
+done
+data_time=$(json_value "$base-data.sim.json" iteration_time_s)
+echo "== one training iteration, simulated ($model, $machine, $devices devices, allreduce)"
+printf '  %-8s %14s %20s %10s %12s\n' strategy "iteration (ms)" "throughput (samp/s)" \
+  "speedup" "time/bound"
+for s in "${sims[@]}"; do
+  f=$base-$s.sim.json
+  t=$(json_value "$f" iteration_time_s)
+  thr=$(json_value "$f" throughput_samples_per_s)
+  ratio=$(json_value "$f" time_over_bound)
+  awk -v s="$s" -v t="$t" -v thr="$thr" -v d="$data_time" -v r="$ratio" 'BEGIN {
+    printf "  %-8s %14.3f %20.1f %9.2fx %12.2f\n", s, t * 1e3, thr, d / t, r }'
+done
+echo "  (speedup over data; time/bound = iteration time over the largest lower bound)"
+echo "simulation results: $out/*.sim.json"

@@ -1,0 +1,281 @@
+/* costs.c: the registry of cost providers and soap_costs, the costs a
+ * simulation uses: the measured table first, the analytic model otherwise,
+ * behind a cache.
+ *
+ * A task's cost is a function of (device type, op signature, partition
+ * sizes) only. The region handed to the providers is the canonical one with
+ * those sizes, anchored at the output's origin (the first task's block), not
+ * the task's own region: a convolution's border blocks read less halo than
+ * inner ones, and if the cached figure came from whichever block was looked
+ * up first, a simulation's result would depend on the order of look-ups
+ * (and delta simulation would drift from full simulation).
+ *
+ * Two caches, both uthash:
+ *  - signatures per (graph, op id): soap_op_signature formats strings and is
+ *    the costly part of a look-up. The cache holds one graph at a time and
+ *    is cleared when another graph (pointer or op count) is seen. Each entry
+ *    also keeps a stamp (hash of the op's kind, parameters and input shapes)
+ *    so that a new graph allocated where a freed one was is not trusted.
+ *    Signatures are interned: equal strings share one copy, which the cost
+ *    key points to.
+ *  - costs per (device type, signature, partition sizes). The device type
+ *    enters by name and figures (peak, bandwidth, launch overhead), not by
+ *    pointer, for the same reason.
+ * Misses allocate; hits do not. Not thread-safe (one soap_costs per thread).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cost_internal.h"
+
+#define uthash_malloc(sz) soap_xmalloc(sz)
+#define uthash_free(ptr, sz) free(ptr)
+#include <uthash.h>
+
+/* ------------------------------------------------------------------ */
+/* Registry                                                            */
+/* ------------------------------------------------------------------ */
+static const soap_cost_ops *const registry[] = {
+    &soap_cost_provider_table,
+    &soap_cost_provider_analytic,
+    NULL,
+};
+
+const soap_cost_ops *const *soap_cost_registry(void)
+{
+    return registry;
+}
+
+const soap_cost_ops *soap_cost_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (int k = 0; registry[k]; k++)
+        if (strcmp(registry[k]->name, name) == 0)
+            return registry[k];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Caches                                                              */
+/* ------------------------------------------------------------------ */
+/* Longest signature kept; soap_op_signature truncates beyond it, and a
+ * signature that long would also not fit a table's key meaningfully. */
+#define SIG_MAX 1024
+
+typedef struct interned {
+    char *s; /* owned */
+    UT_hash_handle hh;
+} interned;
+
+typedef struct sig_slot {
+    uint64_t stamp;  /* 0: empty */
+    const char *sig; /* interned */
+} sig_slot;
+
+/* Key of a cost: memset to 0 before filling, compared as bytes. */
+typedef struct cost_key {
+    const char *sig; /* interned: equal signatures, equal pointers */
+    char dev_name[SOAP_NAME_MAX];
+    double peak_flops, mem_bandwidth, launch_overhead;
+    int ndims;
+    int64_t size[SOAP_MAX_DIMS];
+} cost_key;
+
+typedef struct cost_entry {
+    cost_key key;
+    soap_task_cost cost;
+    int measured;
+    UT_hash_handle hh;
+} cost_entry;
+
+typedef struct provider {
+    const soap_cost_ops *ops;
+    void *ctx;
+} provider;
+
+#define MAX_PROVIDERS 2
+
+struct soap_costs {
+    provider prov[MAX_PROVIDERS]; /* in order of precedence */
+    int nprov;
+    interned *strings;            /* uthash of interned signatures */
+    const soap_graph *graph;      /* whose signatures `sigs` holds */
+    int nsigs;
+    sig_slot *sigs;               /* per op id */
+    cost_entry *costs;            /* uthash */
+    long measured, analytic;      /* distinct entries by source */
+};
+
+soap_costs *soap_costs_new(const char *table_path, soap_error *err)
+{
+    soap_costs *c = soap_xcalloc(1, sizeof *c);
+    const char *names[MAX_PROVIDERS] = {table_path ? "table" : NULL, "analytic"};
+    const char *args[MAX_PROVIDERS] = {table_path, NULL};
+    for (int k = 0; k < MAX_PROVIDERS; k++) {
+        if (!names[k])
+            continue;
+        const soap_cost_ops *ops = soap_cost_find(names[k]);
+        SOAP_ASSERT(ops != NULL);
+        void *ctx = ops->create(args[k], err);
+        if (!ctx) {
+            soap_costs_free(c);
+            return NULL;
+        }
+        c->prov[c->nprov].ops = ops;
+        c->prov[c->nprov].ctx = ctx;
+        c->nprov++;
+    }
+    return c;
+}
+
+void soap_costs_free(soap_costs *c)
+{
+    if (!c)
+        return;
+    for (int k = 0; k < c->nprov; k++)
+        c->prov[k].ops->destroy(c->prov[k].ctx);
+    cost_entry *e, *etmp;
+    HASH_ITER(hh, c->costs, e, etmp) {
+        HASH_DEL(c->costs, e);
+        free(e);
+    }
+    interned *s, *stmp;
+    HASH_ITER(hh, c->strings, s, stmp) {
+        HASH_DEL(c->strings, s);
+        free(s->s);
+        free(s);
+    }
+    free(c->sigs);
+    free(c);
+}
+
+static const char *intern(soap_costs *c, const char *s)
+{
+    interned *e = NULL;
+    HASH_FIND_STR(c->strings, s, e);
+    if (e)
+        return e->s;
+    e = soap_xcalloc(1, sizeof *e);
+    e->s = soap_xstrdup(s);
+    HASH_ADD_KEYPTR(hh, c->strings, e->s, strlen(e->s), e);
+    return e->s;
+}
+
+/* A word-at-a-time mixer for the stamps below: byte-wise FNV-1a was most
+ * of a cached look-up's time. */
+static uint64_t mix_words(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    while (n > 0) {
+        uint64_t w = 0;
+        size_t k = n < sizeof w ? n : sizeof w;
+        memcpy(&w, p, k);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+        p += k;
+        n -= k;
+    }
+    return h;
+}
+
+/* What the signature of an op depends on: its kind, its parameters and its
+ * inputs' sizes. Never 0 (0 marks an empty slot). */
+static uint64_t op_stamp(const soap_graph *g, int op)
+{
+    const soap_op *o = &g->ops[op];
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    int head[2] = {(int)o->kind, o->ninputs};
+    h = mix_words(h, head, sizeof head);
+    h = mix_words(h, &o->p, sizeof o->p);
+    for (int i = 0; i < o->ninputs; i++) {
+        const soap_shape *s = &g->ops[o->inputs[i]].out;
+        h = mix_words(h, s->size, (size_t)s->ndims * sizeof s->size[0]);
+        h = mix_words(h, &s->ndims, sizeof s->ndims);
+    }
+    return h ? h : 1;
+}
+
+static const char *signature_of(soap_costs *c, const soap_graph *g, int op)
+{
+    if (c->graph != g || c->nsigs != g->nops) {
+        free(c->sigs);
+        c->graph = g;
+        c->nsigs = g->nops;
+        c->sigs = soap_xcalloc((size_t)(g->nops > 0 ? g->nops : 1), sizeof *c->sigs);
+    }
+    uint64_t stamp = op_stamp(g, op);
+    sig_slot *slot = &c->sigs[op];
+    if (slot->stamp != stamp) {
+        char buf[SIG_MAX];
+        soap_op_signature(g, op, buf, sizeof buf);
+        slot->sig = intern(c, buf);
+        slot->stamp = stamp;
+    }
+    return slot->sig;
+}
+
+soap_task_cost soap_costs_task(soap_costs *c, const soap_graph *g, int op,
+                               const soap_region *region, const soap_device_type *dev)
+{
+    SOAP_ASSERT(c && g && op >= 0 && op < g->nops && region && dev);
+    const soap_op *o = &g->ops[op];
+    SOAP_ASSERT(region->ndims == o->out.ndims);
+    soap_task_cost zero = {0, 0};
+    if (soap_region_empty(region))
+        return zero;
+
+    cost_key key;
+    memset(&key, 0, sizeof key);
+    key.sig = signature_of(c, g, op);
+    /* (not snprintf: this is the hit path) */
+    memcpy(key.dev_name, dev->name, strnlen(dev->name, sizeof key.dev_name - 1));
+    key.peak_flops = dev->peak_flops;
+    key.mem_bandwidth = dev->mem_bandwidth;
+    key.launch_overhead = dev->launch_overhead;
+    key.ndims = region->ndims;
+    for (int d = 0; d < region->ndims; d++)
+        key.size[d] = region->hi[d] - region->lo[d];
+
+    cost_entry *e = NULL;
+    HASH_FIND(hh, c->costs, &key, sizeof key, e);
+    if (e)
+        return e->cost;
+
+    /* The canonical region of these sizes: at the origin. */
+    soap_region canon;
+    memset(&canon, 0, sizeof canon);
+    canon.ndims = region->ndims;
+    soap_shape part = o->out;
+    for (int d = 0; d < region->ndims; d++) {
+        canon.lo[d] = 0;
+        canon.hi[d] = key.size[d];
+        part.size[d] = key.size[d];
+    }
+    e = soap_xcalloc(1, sizeof *e);
+    e->key = key;
+    int found = 0;
+    for (int k = 0; k < c->nprov && !found; k++) {
+        if (c->prov[k].ops->lookup(c->prov[k].ctx, dev, key.sig, &part, g, op, &canon,
+                                   &e->cost)) {
+            found = 1;
+            e->measured = c->prov[k].ops != &soap_cost_provider_analytic;
+        }
+    }
+    SOAP_ASSERT(found); /* the analytic provider always answers */
+    if (e->measured)
+        c->measured++;
+    else
+        c->analytic++;
+    HASH_ADD(hh, c->costs, key, sizeof e->key, e);
+    return e->cost;
+}
+
+void soap_costs_counts(const soap_costs *c, long *measured, long *analytic)
+{
+    SOAP_ASSERT(c);
+    if (measured)
+        *measured = c->measured;
+    if (analytic)
+        *analytic = c->analytic;
+}

@@ -1,0 +1,378 @@
+/* decomp.c: the task decomposition that the simulator and the executor share.
+ *
+ * Two derivations, both pure functions of (graph, configs):
+ *
+ * soap_decomp_edge: the transfers along one edge of the operator graph. For
+ *   every consumer task t (in task order) the consumer needs
+ *   soap_op_input_region(op, i, region of t) of its input i, in the
+ *   producer's output coordinates. Every producer task s whose output block
+ *   overlaps that region sends the intersection. Since a config cuts every
+ *   dim into equal blocks (soap_config_task_region: block j of k covers
+ *   [size*j/k, size*(j+1)/k)), the blocks a range overlaps are found per dim
+ *   by division, so the cost is the number of emitted pieces, not T^2.
+ *   Order: (dst_task, src_task) ascending.
+ *
+ * soap_decomp_shards: the replicated pieces of one weight. Every task of
+ *   every op using the weight needs soap_op_weight_region(...) of it on its
+ *   device. The weight is cut at every lo/hi of those regions (per dim, the
+ *   sorted unique coordinates make a grid); each grid cell is held by the set
+ *   of devices whose task regions contain it (cells nobody needs are not
+ *   shards). Cells are then merged greedily into boxes of equal device sets:
+ *   from the first free cell in row-major order, grow along the last dim,
+ *   then along each earlier dim while the whole slab has the same set and is
+ *   free. Shards come out in row-major order of their first cell, devices
+ *   ascending. When every task needs the same region the result is one shard.
+ *   It allocates scratch for the grid (cells x 128 bytes): it belongs to
+ *   building a task graph, not to the per-event paths. A cell held by more
+ *   than SOAP_MAX_REPLICAS devices (only possible for a weight shared by
+ *   several ops on a machine of more than 64 devices) does not fit a
+ *   soap_shard and aborts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "soap_sim.h"
+
+/* ------------------------------------------------------------------ */
+/* Edges                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Lowest block j of k (blocks of [0, size)) with hi_j > x, i.e. the block
+ * holding coordinate x (0 <= x < size). */
+static int block_of(int64_t size, int k, int64_t x)
+{
+    int64_t j = (x * k) / size; /* exact for equal blocks, a close guess else */
+    if (j >= k)
+        j = k - 1;
+    while (j > 0 && size * j / k > x)
+        j--;
+    while (j < k - 1 && size * (j + 1) / k <= x)
+        j++;
+    return (int)j;
+}
+
+int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *producer,
+                     const soap_config *consumer, soap_xfer *out, int cap)
+{
+    SOAP_ASSERT(g && op >= 0 && op < g->nops && producer && consumer);
+    const soap_op *o = &g->ops[op];
+    SOAP_ASSERT(i >= 0 && i < o->ninputs);
+    int pop = o->inputs[i];
+    const soap_shape *ps = &g->ops[pop].out;
+    SOAP_ASSERT(producer->ndims == ps->ndims && consumer->ndims == o->out.ndims);
+    SOAP_ASSERT(out != NULL || cap == 0);
+
+    int n = 0;
+    for (int t = 0; t < consumer->ntasks; t++) {
+        soap_region treg = soap_config_task_region(g, op, consumer, t);
+        soap_region need = soap_op_input_region(g, op, i, &treg);
+        if (soap_region_empty(&need))
+            continue;
+        SOAP_ASSERT(need.ndims == ps->ndims);
+        /* Per dim, the range of producer blocks that the needed range
+         * overlaps: [first[d], last[d]]. */
+        int first[SOAP_MAX_DIMS], last[SOAP_MAX_DIMS], idx[SOAP_MAX_DIMS];
+        for (int d = 0; d < ps->ndims; d++) {
+            SOAP_ASSERT(need.lo[d] >= 0 && need.hi[d] <= ps->size[d]);
+            first[d] = block_of(ps->size[d], producer->degree[d], need.lo[d]);
+            last[d] = block_of(ps->size[d], producer->degree[d], need.hi[d] - 1);
+            idx[d] = first[d];
+        }
+        /* Walk the box of blocks with the last dim fastest, which visits
+         * producer tasks in ascending index order (row-major). */
+        for (;;) {
+            int s = 0;
+            for (int d = 0; d < ps->ndims; d++)
+                s = s * producer->degree[d] + idx[d];
+            soap_region sreg = soap_config_task_region(g, pop, producer, s);
+            soap_region inter;
+            if (soap_region_intersect(&need, &sreg, &inter)) {
+                if (n < cap) {
+                    out[n].src_task = s;
+                    out[n].dst_task = t;
+                    out[n].region = inter;
+                }
+                n++;
+            }
+            int d = ps->ndims - 1;
+            while (d >= 0 && idx[d] == last[d]) {
+                idx[d] = first[d];
+                d--;
+            }
+            if (d < 0)
+                break;
+            idx[d]++;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Weight shards                                                       */
+/* ------------------------------------------------------------------ */
+
+/* A set of devices as a bit set (SOAP_MAX_DEVICES bits). */
+#define DEVSET_WORDS ((SOAP_MAX_DEVICES + 63) / 64)
+typedef struct devset {
+    uint64_t w[DEVSET_WORDS];
+} devset;
+
+/* One task's need: a weight region on a device. */
+typedef struct need {
+    soap_region r;
+    int device;
+} need;
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted unique copy in place; returns the new count. */
+static int unique_i64(int64_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    int m = 0;
+    for (int k = 0; k < n; k++)
+        if (m == 0 || v[m - 1] != v[k])
+            v[m++] = v[k];
+    return m;
+}
+
+/* Index of x in sorted unique v[0..n) (x must be there). */
+static int find_i64(const int64_t *v, int n, int64_t x)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (v[mid] == x)
+            return mid;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    SOAP_ASSERT(!"coordinate not in grid");
+    return -1;
+}
+
+static int devset_empty(const devset *s)
+{
+    for (int k = 0; k < DEVSET_WORDS; k++)
+        if (s->w[k])
+            return 0;
+    return 1;
+}
+
+/* The grid over the weight: per dim the cut coordinates, the cells' device
+ * sets (row-major over cells) and which cells a shard has taken. */
+typedef struct grid {
+    int ndims;
+    int ncut[SOAP_MAX_DIMS];      /* coordinates per dim (cells = ncut-1) */
+    int64_t *cut[SOAP_MAX_DIMS];
+    int ncells[SOAP_MAX_DIMS];
+    long total;
+    devset *set;
+    unsigned char *taken;
+} grid;
+
+static long cell_index(const grid *gr, const int *c)
+{
+    long k = 0;
+    for (int d = 0; d < gr->ndims; d++)
+        k = k * gr->ncells[d] + c[d];
+    return k;
+}
+
+/* 1 if every cell of the box [lo, hi) (cell coordinates) is free and has
+ * device set `want`. */
+static int box_matches(const grid *gr, const int *lo, const int *hi, const devset *want)
+{
+    int c[SOAP_MAX_DIMS];
+    for (int d = 0; d < gr->ndims; d++) {
+        if (lo[d] >= hi[d])
+            return 0;
+        c[d] = lo[d];
+    }
+    for (;;) {
+        long k = cell_index(gr, c);
+        if (gr->taken[k] || memcmp(&gr->set[k], want, sizeof *want) != 0)
+            return 0;
+        int d = gr->ndims - 1;
+        while (d >= 0 && c[d] + 1 == hi[d]) {
+            c[d] = lo[d];
+            d--;
+        }
+        if (d < 0)
+            return 1;
+        c[d]++;
+    }
+}
+
+static void box_take(grid *gr, const int *lo, const int *hi)
+{
+    int c[SOAP_MAX_DIMS];
+    for (int d = 0; d < gr->ndims; d++)
+        c[d] = lo[d];
+    for (;;) {
+        gr->taken[cell_index(gr, c)] = 1;
+        int d = gr->ndims - 1;
+        while (d >= 0 && c[d] + 1 == hi[d]) {
+            c[d] = lo[d];
+            d--;
+        }
+        if (d < 0)
+            return;
+        c[d]++;
+    }
+}
+
+int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
+                       soap_shard *out, int cap)
+{
+    SOAP_ASSERT(g && s && s->nops == g->nops);
+    SOAP_ASSERT(weight >= 0 && weight < g->nweights);
+    SOAP_ASSERT(out != NULL || cap == 0);
+    const soap_shape *ws = &g->weights[weight].shape;
+
+    /* Every (op using the weight, task) need; duplicates (e.g. LSTM steps
+     * with one config) are harmless. */
+    int nneeds = 0, capneeds = 16;
+    need *needs = soap_xmalloc((size_t)capneeds * sizeof *needs);
+    for (int op = 0; op < g->nops; op++) {
+        const soap_op *o = &g->ops[op];
+        for (int k = 0; k < o->nweights; k++) {
+            if (o->weights[k] != weight)
+                continue;
+            const soap_config *c = &s->configs[op];
+            for (int t = 0; t < c->ntasks; t++) {
+                soap_region treg = soap_config_task_region(g, op, c, t);
+                soap_region wr = soap_op_weight_region(g, op, k, &treg);
+                if (soap_region_empty(&wr))
+                    continue;
+                SOAP_ASSERT(wr.ndims == ws->ndims);
+                SOAP_ASSERT(c->device[t] >= 0 && c->device[t] < SOAP_MAX_DEVICES);
+                if (nneeds == capneeds) {
+                    capneeds *= 2;
+                    needs = soap_xrealloc(needs, (size_t)capneeds * sizeof *needs);
+                }
+                needs[nneeds].r = wr;
+                needs[nneeds].device = c->device[t];
+                nneeds++;
+            }
+        }
+    }
+    if (nneeds == 0) {
+        free(needs);
+        return 0;
+    }
+
+    /* The grid: per dim, every lo/hi of the needs. */
+    grid gr;
+    memset(&gr, 0, sizeof gr);
+    gr.ndims = ws->ndims;
+    gr.total = 1;
+    for (int d = 0; d < gr.ndims; d++) {
+        gr.cut[d] = soap_xmalloc((size_t)(2 * nneeds) * sizeof(int64_t));
+        for (int k = 0; k < nneeds; k++) {
+            gr.cut[d][2 * k] = needs[k].r.lo[d];
+            gr.cut[d][2 * k + 1] = needs[k].r.hi[d];
+        }
+        gr.ncut[d] = unique_i64(gr.cut[d], 2 * nneeds);
+        gr.ncells[d] = gr.ncut[d] - 1;
+        SOAP_ASSERT(gr.ncells[d] >= 1);
+        gr.total *= gr.ncells[d];
+    }
+    gr.set = soap_xcalloc((size_t)gr.total, sizeof *gr.set);
+    gr.taken = soap_xcalloc((size_t)gr.total, 1);
+
+    /* Mark each need's cells with its device. */
+    for (int k = 0; k < nneeds; k++) {
+        int lo[SOAP_MAX_DIMS], hi[SOAP_MAX_DIMS], c[SOAP_MAX_DIMS];
+        for (int d = 0; d < gr.ndims; d++) {
+            lo[d] = find_i64(gr.cut[d], gr.ncut[d], needs[k].r.lo[d]);
+            hi[d] = find_i64(gr.cut[d], gr.ncut[d], needs[k].r.hi[d]);
+            c[d] = lo[d];
+        }
+        int dev = needs[k].device;
+        for (;;) {
+            devset *ds = &gr.set[cell_index(&gr, c)];
+            ds->w[dev / 64] |= (uint64_t)1 << (dev % 64);
+            int d = gr.ndims - 1;
+            while (d >= 0 && c[d] + 1 == hi[d]) {
+                c[d] = lo[d];
+                d--;
+            }
+            if (d < 0)
+                break;
+            c[d]++;
+        }
+    }
+    free(needs);
+
+    /* Greedy box merge in row-major order of the first cell. */
+    int n = 0;
+    int c[SOAP_MAX_DIMS] = {0};
+    for (long k = 0; k < gr.total; k++) {
+        /* c = cell coordinates of k */
+        long rest = k;
+        for (int d = gr.ndims - 1; d >= 0; d--) {
+            c[d] = (int)(rest % gr.ncells[d]);
+            rest /= gr.ncells[d];
+        }
+        if (gr.taken[k] || devset_empty(&gr.set[k]))
+            continue;
+        const devset want = gr.set[k];
+        int lo[SOAP_MAX_DIMS], hi[SOAP_MAX_DIMS];
+        for (int d = 0; d < gr.ndims; d++) {
+            lo[d] = c[d];
+            hi[d] = c[d] + 1;
+        }
+        /* Grow along the last dim first, then earlier dims, each by whole
+         * slabs of the box grown so far. */
+        for (int d = gr.ndims - 1; d >= 0; d--) {
+            for (;;) {
+                if (hi[d] >= gr.ncells[d])
+                    break;
+                int slo[SOAP_MAX_DIMS], shi[SOAP_MAX_DIMS];
+                memcpy(slo, lo, sizeof slo);
+                memcpy(shi, hi, sizeof shi);
+                slo[d] = hi[d];
+                shi[d] = hi[d] + 1;
+                if (!box_matches(&gr, slo, shi, &want))
+                    break;
+                hi[d]++;
+            }
+        }
+        box_take(&gr, lo, hi);
+        if (n < cap) {
+            soap_shard *sh = &out[n];
+            memset(sh, 0, sizeof *sh);
+            sh->weight = weight;
+            sh->region.ndims = gr.ndims;
+            for (int d = 0; d < gr.ndims; d++) {
+                sh->region.lo[d] = gr.cut[d][lo[d]];
+                sh->region.hi[d] = gr.cut[d][hi[d]];
+            }
+            int nd = 0;
+            for (int dev = 0; dev < SOAP_MAX_DEVICES; dev++) {
+                if (!(want.w[dev / 64] >> (dev % 64) & 1))
+                    continue;
+                /* A cell can be held by at most every task of every op using
+                 * the weight; more distinct devices than SOAP_MAX_REPLICAS
+                 * would not fit the struct. */
+                SOAP_ASSERT(nd < SOAP_MAX_REPLICAS);
+                sh->devices[nd++] = (int16_t)dev;
+            }
+            sh->ndevices = nd;
+        }
+        n++;
+    }
+
+    for (int d = 0; d < gr.ndims; d++)
+        free(gr.cut[d]);
+    free(gr.set);
+    free(gr.taken);
+    return n;
+}

@@ -1,0 +1,328 @@
+/* sim_delta.c: delta simulation (soap_sim_delta) and its undo.
+ *
+ * A delta replaces one op's config: it removes the groups that depend on it
+ * (the op's compute tasks, the transfers of its input edges and of the edges
+ * that consume it, the synchronisation of its weights) and builds them anew
+ * from the pools' free lists, then re-simulates exactly from a cut.
+ *
+ * Why a cut is exact: a full simulation processes the tasks in increasing
+ * (ready, key) (sim_internal.h), so the last processing order is the sorted
+ * order of all tasks. Let the cut C be the smallest of
+ *   - the old (ready, key) of every removed task and of every surviving task
+ *     whose predecessors changed (lost or gained one), and
+ *   - the new (ready, key) of every added or changed task whose predecessors
+ *     all lie before the first part of the cut (their ends are final).
+ * Every task processed before C keeps its predecessors, its resource queue
+ * up to it and so its times; every other task of the new graph has (ready,
+ * key) >= C (its predecessors are before C and its old value was >= C, or
+ * it is one of the tasks above, or it follows a predecessor that is >= C).
+ * So a full simulation of the new graph processes exactly the old prefix
+ * first, with the same times, and then the rest. We keep the prefix and
+ * resume the event loop from it: each resource's free time is the end of its
+ * last task before the cut, the heap holds the tasks after the cut whose
+ * predecessors are all before it. Times come out bitwise equal to a full
+ * simulation (the same max and + on the same values).
+ *
+ * Work per delta: the removed and added groups plus the tasks after the cut
+ * (found through the order and the resource chains, never a scan of the
+ * whole graph). Nothing is allocated once the pools and scratch lists have
+ * grown to their working size.
+ *
+ * Undo (a rejected proposal) re-simulates nothing: a delta keeps the tasks
+ * it replaced, unlinked from the live graph but with their own edge lists,
+ * the old order from the cut on with those tasks' ready times, and the
+ * resources' state at the cut. soap_sim_undo drops the new tasks, links the
+ * old ones back and replays the old order through the resource queues (no
+ * heap, no edges: start = max(ready, resource free), end = start +
+ * duration, as the event loop computed them), so the state is bitwise the
+ * one before the delta. The next delta (or full
+ * simulation) commits: the replaced tasks and their edges go back to the
+ * pools then.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+/* Marks every task of `group` dead and empties the group. */
+static void mark_group(soap_sim *sim, int group, int *p0)
+{
+    for (int x = sim->group_head[group]; x >= 0; x = sim->tasks[x].gnext) {
+        sim_task *t = &sim->tasks[x];
+        SOAP_ASSERT(t->state == SIM_LIVE);
+        t->state = SIM_DEAD;
+        sim_ivec_push(&sim->dead, x);
+        if (t->pos < *p0)
+            *p0 = t->pos;
+    }
+    sim->group_head[group] = -1;
+}
+
+static void mark_changed(soap_sim *sim, int y, int *p0)
+{
+    sim_task *t = &sim->tasks[y];
+    if (t->state != SIM_LIVE || t->changed)
+        return;
+    t->changed = 1;
+    sim_ivec_push(&sim->changed, y);
+    if (t->pos < *p0)
+        *p0 = t->pos;
+}
+
+/* First position i < n of the order with (ready, key) of order[i] >= (ready,
+ * key). */
+static int lower_bound(const soap_sim *sim, int n, double ready, uint64_t key)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        const sim_task *t = &sim->tasks[sim->order[mid]];
+        if (t->ready < ready || (t->ready == ready && t->key < key))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Lowers *p to where task y's new (ready, key) falls in the old order, if
+ * all of y's predecessors are old tasks processed before p0. */
+static void cut_by_new_value(soap_sim *sim, int y, int p0, int *p)
+{
+    const sim_task *T = sim->tasks;
+    double r = 0;
+    for (int e = T[y].ein; e >= 0; e = sim->edges[e].next_in) {
+        const sim_task *z = &T[sim->edges[e].src];
+        if (z->state != SIM_LIVE || z->pos >= p0)
+            return;
+        if (z->end > r)
+            r = z->end;
+    }
+    int q = lower_bound(sim, p0, r, T[y].key);
+    if (q < *p)
+        *p = q;
+}
+
+/* Sets y's ready and pending from its predecessors before the cut p; pushes
+ * it when nothing is pending. */
+static void prepare(soap_sim *sim, int y, int p)
+{
+    sim_task *T = sim->tasks;
+    double r = 0;
+    int pending = 0;
+    for (int e = T[y].ein; e >= 0; e = sim->edges[e].next_in) {
+        const sim_task *z = &T[sim->edges[e].src];
+        if (z->pos < p) {
+            if (z->end > r)
+                r = z->end;
+        } else {
+            pending++;
+        }
+    }
+    T[y].ready = r;
+    T[y].pending = pending;
+    if (pending == 0)
+        sim_heap_push(sim, y);
+}
+
+/* Empties the group, remembering its head for undo. */
+static void take_group(soap_sim *sim, int group, int *p0)
+{
+    sim_ivec_push(&sim->undo_groups, group);
+    sim_ivec_push(&sim->undo_groups, sim->group_head[group]);
+    mark_group(sim, group, p0);
+}
+
+/* Replaces op's config by c and re-simulates from the cut, keeping what
+ * undo needs. */
+static double apply(soap_sim *sim, int op, const soap_config *c)
+{
+    const soap_graph *g = sim->g;
+    const soap_op *o = &g->ops[op];
+    int nold = sim->norder;
+    int p0 = nold;
+    sim->dead.n = sim->changed.n = sim->created.n = sim->undo_groups.n = 0;
+    sim->undo_op = op;
+    sim->undo_cfg = sim->strat->configs[op];
+    sim->undo_nold = nold;
+    sim->undo_iteration = sim->iteration_s;
+    memcpy(sim->undo_fwd, sim->fwd_id[op], sizeof sim->undo_fwd);
+    memcpy(sim->undo_bwd, sim->bwd_id[op], sizeof sim->undo_bwd);
+
+    /* 1. The groups that depend on op's config. */
+    take_group(sim, sim_group_compute(sim, op), &p0);
+    for (int i = 0; i < o->ninputs; i++)
+        take_group(sim, sim_group_edge(sim, sim->edge_base[op] + i), &p0);
+    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
+        take_group(sim, sim_group_edge(sim, sim->cons[j]), &p0);
+    for (int k = 0; k < o->nweights; k++)
+        take_group(sim, sim_group_sync(sim, o->weights[k]), &p0);
+
+    /* 2. Survivors losing a predecessor; then unlink the dead from them
+     * (the dead keep their own edge lists for undo). */
+    for (int i = 0; i < sim->dead.n; i++) {
+        int x = sim->dead.v[i];
+        for (int e = sim->tasks[x].eout; e >= 0; e = sim->edges[e].next_out)
+            mark_changed(sim, sim->edges[e].dst, &p0);
+    }
+    for (int i = 0; i < sim->dead.n; i++)
+        sim_task_unlink(sim, sim->dead.v[i]);
+
+    /* 3. The new groups (they may grow the pools: re-read pointers after). */
+    sim->strat->configs[op] = *c;
+    sim_build_compute(sim, op);
+    for (int i = 0; i < o->ninputs; i++)
+        sim_build_edge(sim, sim->edge_base[op] + i);
+    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
+        sim_build_edge(sim, sim->cons[j]);
+    for (int k = 0; k < o->nweights; k++)
+        if (sim->group_head[sim_group_sync(sim, o->weights[k])] < 0)
+            sim_build_sync(sim, o->weights[k]);
+    /* Survivors gaining a predecessor (every new edge touches a new task). */
+    for (int i = 0; i < sim->created.n; i++) {
+        int x = sim->created.v[i];
+        for (int e = sim->tasks[x].eout; e >= 0; e = sim->edges[e].next_out)
+            mark_changed(sim, sim->edges[e].dst, &p0);
+    }
+
+    /* 4. The cut. */
+    int p = p0;
+    for (int i = 0; i < sim->created.n; i++)
+        cut_by_new_value(sim, sim->created.v[i], p0, &p);
+    for (int i = 0; i < sim->changed.n; i++)
+        cut_by_new_value(sim, sim->changed.v[i], p0, &p);
+    sim->undo_p = p;
+
+    /* 5. One pass over the old tasks after the cut: save them for undo; the
+     * resources as they were just before the cut (a resource's last task
+     * before the cut is the resource predecessor of its first task after
+     * it; dead tasks' links are intact); the frontier: ready and pending
+     * counts from the predecessors before the cut. A task after the cut
+     * reads as "not before the cut" whether or not its position was reset
+     * yet. */
+    sim_task *T = sim->tasks;
+    sim->nheap = 0;
+    for (int i = p; i < nold; i++) {
+        int y = sim->order[i];
+        sim_task *t = &T[y];
+        sim->snap_id[i] = y;
+        sim->snap_ready[i] = t->ready;
+        if (t->res >= 0 && (t->res_prev < 0 || T[t->res_prev].pos < p))
+            sim->res_last[t->res] = t->res_prev;
+        if (t->state != SIM_DEAD)
+            prepare(sim, y, p);
+        t->pos = INT32_MAX;
+    }
+    for (int i = 0; i < sim->created.n; i++)
+        prepare(sim, sim->created.v[i], p);
+    for (int r = 0; r < sim->nres; r++) {
+        int t = sim->res_last[r];
+        SOAP_ASSERT(t < 0 || T[t].pos < p);
+        sim->res_free[r] = t >= 0 ? T[t].end : 0;
+    }
+    memcpy(sim->snap_res_last, sim->res_last, (size_t)sim->nres * sizeof *sim->res_last);
+    memcpy(sim->snap_res_free, sim->res_free, (size_t)sim->nres * sizeof *sim->res_free);
+    sim->norder = p;
+    sim_event_loop(sim);
+
+    /* 6. Bookkeeping back to rest; dead and created stay listed for undo. */
+    for (int i = 0; i < sim->created.n; i++)
+        T[sim->created.v[i]].state = SIM_LIVE;
+    for (int i = 0; i < sim->changed.n; i++)
+        T[sim->changed.v[i]].changed = 0;
+    sim->changed.n = 0;
+    SOAP_ASSERT(sim->norder == sim->nlive - sim->dead.n);
+    sim->pending = 1;
+    return sim->iteration_s;
+}
+
+void sim_delta_commit(soap_sim *sim)
+{
+    if (sim->pending)
+        sim_release_unlinked(sim, sim->dead.v, sim->dead.n);
+    sim->pending = 0;
+    sim->can_undo = 0;
+    sim->dead.n = sim->created.n = sim->undo_groups.n = 0;
+}
+
+/* Puts the graph and timeline from before the last apply() back: the new
+ * tasks go, the replaced ones are linked in again, and the old order and
+ * times of the tasks after the cut are copied back (nothing re-simulated). */
+static void revert(soap_sim *sim)
+{
+    sim_task *T = sim->tasks;
+    for (int i = 0; i < sim->created.n; i++)
+        sim_task_detach(sim, sim->created.v[i]);
+    for (int i = 0; i < sim->created.n; i++)
+        sim_task_release(sim, sim->created.v[i]);
+    for (int i = 0; i < sim->dead.n; i++)
+        sim_task_relink(sim, sim->dead.v[i]);
+    for (int i = 0; i < sim->dead.n; i++)
+        T[sim->dead.v[i]].state = SIM_LIVE;
+    /* Heads in reverse order of taking: a group taken twice (an op reading
+     * one input twice) gets its first, real head back. */
+    for (int i = sim->undo_groups.n - 2; i >= 0; i -= 2)
+        sim->group_head[sim->undo_groups.v[i]] = sim->undo_groups.v[i + 1];
+    int op = sim->undo_op;
+    memcpy(sim->fwd_id[op], sim->undo_fwd, sizeof sim->undo_fwd);
+    memcpy(sim->bwd_id[op], sim->undo_bwd, sizeof sim->undo_bwd);
+    sim->strat->configs[op] = sim->undo_cfg;
+    /* Replay the old tasks after the cut in their old order from the
+     * resources' state at the cut: the same max and + as the event loop
+     * made, so start and end come back bitwise. */
+    memcpy(sim->res_last, sim->snap_res_last, (size_t)sim->nres * sizeof *sim->res_last);
+    memcpy(sim->res_free, sim->snap_res_free, (size_t)sim->nres * sizeof *sim->res_free);
+    int p = sim->undo_p;
+    double pm = p > 0 ? sim->pmax[p - 1] : 0;
+    for (int i = p; i < sim->undo_nold; i++) {
+        int x = sim->snap_id[i];
+        sim_task *t = &T[x];
+        double s = sim->snap_ready[i];
+        t->ready = s;
+        if (t->res >= 0) {
+            int r = t->res;
+            if (sim->res_free[r] > s)
+                s = sim->res_free[r];
+            t->end = s + t->dur;
+            sim->res_free[r] = t->end;
+            t->res_prev = sim->res_last[r];
+            sim->res_last[r] = x;
+        } else {
+            t->end = s + t->dur;
+            t->res_prev = -1;
+        }
+        t->start = s;
+        t->pos = i;
+        sim->order[i] = x;
+        if (t->end > pm)
+            pm = t->end;
+        sim->pmax[i] = pm;
+    }
+    sim->norder = sim->undo_nold;
+    sim->iteration_s = sim->undo_iteration;
+    sim->dead.n = sim->created.n = sim->undo_groups.n = 0;
+    sim->pending = 0;
+    SOAP_ASSERT(sim->norder == sim->nlive);
+}
+
+double soap_sim_delta(soap_sim *sim, int op, const soap_config *c)
+{
+    SOAP_ASSERT(sim && c && sim->simulated);
+    SOAP_ASSERT(op >= 0 && op < sim->g->nops);
+    soap_error err;
+    soap_error_clear(&err);
+    SOAP_ASSERT(soap_config_check(sim->g, op, c, sim->m->ndevices, &err) == SOAP_OK);
+    sim_delta_commit(sim);
+    sim->can_undo = 1;
+    if (soap_config_equal(c, &sim->strat->configs[op]))
+        return sim->iteration_s; /* nothing to apply, nothing to revert */
+    return apply(sim, op, c);
+}
+
+void soap_sim_undo(soap_sim *sim)
+{
+    SOAP_ASSERT(sim);
+    if (sim->can_undo && sim->pending)
+        revert(sim);
+    sim->can_undo = 0;
+}

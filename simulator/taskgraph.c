@@ -1,0 +1,741 @@
+/* taskgraph.c: the simulator's task graph: the task and edge pools with
+ * their free lists, and the builders of the three kinds of groups:
+ *
+ *  - compute(op): a fwd and a bwd task per task of op's config on its
+ *    device, durations from soap_costs_task for that device's type; bwd
+ *    depends on fwd (the activations). An INPUT has only a fwd task (data
+ *    need no gradient).
+ *  - edge(op, input): soap_decomp_edge's transfers. Same device: a plain
+ *    dependency fwd(producer task) -> fwd(consumer task). Else a chain of
+ *    transfer tasks over soap_machine_route's hops, each on its link
+ *    direction (or bus) for latency + bytes / bandwidth seconds. Backward:
+ *    the gradient of the same region goes from the consumer's bwd task back
+ *    to the producer's bwd task over the route in the other direction (none
+ *    for an INPUT producer).
+ *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
+ *    an update task after the bwd tasks that compute the shard's gradient on
+ *    that device; ps: each other replica sends its gradient to the first
+ *    device, an update there, the updated shard goes back; allreduce: a ring
+ *    over the replicas in ascending order, 2(k-1) steps, each moving k chunks
+ *    of bytes/k between ring neighbours, step j+1 of a chunk after step j,
+ *    then an update per replica. A replica's part starts after its last bwd
+ *    task computing that gradient (a zero-duration join for allreduce), or,
+ *    with no_overlap, after the barrier that follows every bwd task.
+ *    Update: 3 x shard bytes / memory bandwidth + launch overhead (read the
+ *    weight and its gradient, write the weight).
+ *
+ * Keys follow sim_internal.h; they depend only on each task's identity.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+const char *const sim_kind_names[SIM_KIND_COUNT] = {
+    [SIM_FREE] = "free", [SIM_FWD] = "fwd",       [SIM_BWD] = "bwd",
+    [SIM_XFER] = "xfer", [SIM_GRAD] = "grad",     [SIM_SYNC] = "sync",
+    [SIM_UPDATE] = "update", [SIM_JOIN] = "join", [SIM_BARRIER] = "barrier",
+};
+
+/* ------------------------------------------------------------------ */
+/* Vectors and pools                                                   */
+/* ------------------------------------------------------------------ */
+
+void sim_ivec_push(sim_ivec *v, int x)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 256;
+        v->v = soap_xrealloc(v->v, (size_t)v->cap * sizeof *v->v);
+    }
+    v->v[v->n++] = x;
+}
+
+void sim_ivec_free(sim_ivec *v)
+{
+    free(v->v);
+    v->v = NULL;
+    v->n = v->cap = 0;
+}
+
+/* The arrays indexed by task slot or holding up to one entry per task. */
+static void resize_task_arrays(soap_sim *sim, int cap)
+{
+    /* 64-byte aligned, so that each task's hot fields sit in one line. */
+    sim_task *t = aligned_alloc(_Alignof(sim_task), (size_t)cap * sizeof *t);
+    SOAP_ASSERT(t != NULL);
+    if (sim->task_used)
+        memcpy(t, sim->tasks, (size_t)sim->task_used * sizeof *t);
+    free(sim->tasks);
+    sim->tasks = t;
+    sim->order = soap_xrealloc(sim->order, (size_t)cap * sizeof *sim->order);
+    sim->pmax = soap_xrealloc(sim->pmax, (size_t)cap * sizeof *sim->pmax);
+    sim->snap_id = soap_xrealloc(sim->snap_id, (size_t)cap * sizeof *sim->snap_id);
+    sim->snap_ready = soap_xrealloc(sim->snap_ready, (size_t)cap * sizeof *sim->snap_ready);
+    sim->task_cap = cap;
+}
+
+void sim_pools_init(soap_sim *sim)
+{
+    resize_task_arrays(sim, 1024);
+    sim->edge_cap = 4096;
+    sim->edges = soap_xmalloc((size_t)sim->edge_cap * sizeof *sim->edges);
+    sim->task_used = sim->edge_used = 0;
+    sim->task_free = sim->edge_free = -1;
+}
+
+void sim_pools_free(soap_sim *sim)
+{
+    free(sim->tasks);
+    free(sim->order);
+    free(sim->pmax);
+    free(sim->heap);
+    free(sim->snap_id);
+    free(sim->snap_ready);
+    free(sim->edges);
+}
+
+void sim_graph_clear(soap_sim *sim)
+{
+    sim->task_used = sim->edge_used = 0;
+    sim->task_free = sim->edge_free = -1;
+    sim->nlive = 0;
+    sim->norder = 0;
+    sim->nheap = 0;
+    sim->barrier = -1;
+    for (int i = 0; i < sim->ngroups; i++)
+        sim->group_head[i] = -1;
+    sim->created.n = sim->dead.n = sim->changed.n = sim->undo_groups.n = 0;
+    sim->pending = sim->can_undo = 0;
+}
+
+/* A new task in `group`, state SIM_NEW, recorded in sim->created. */
+static int task_new(soap_sim *sim, int group, uint64_t key, sim_kind kind, int res,
+                    double dur)
+{
+    SOAP_ASSERT(dur >= 0 && dur < 1e30);
+    if (sim->task_free < 0 && sim->task_used == sim->task_cap)
+        resize_task_arrays(sim, 2 * sim->task_cap);
+    int x;
+    if (sim->task_free >= 0) {
+        x = sim->task_free;
+        sim->task_free = sim->tasks[x].gnext;
+    } else {
+        x = sim->task_used++;
+    }
+    sim_task *t = &sim->tasks[x];
+    memset(t, 0, sizeof *t);
+    t->key = key;
+    t->dur = dur;
+    t->res = res;
+    t->eout = t->ein = -1;
+    t->pos = INT32_MAX;
+    t->res_prev = -1;
+    t->kind = (uint8_t)kind;
+    t->state = SIM_NEW;
+    t->group = group;
+    t->gnext = sim->group_head[group];
+    sim->group_head[group] = x;
+    t->op = t->idx = t->idx2 = t->input = t->dev = t->link = t->target = -1;
+    sim->nlive++;
+    sim_ivec_push(&sim->created, x);
+    return x;
+}
+
+static void edge_add(soap_sim *sim, int src, int dst)
+{
+    SOAP_ASSERT(src >= 0 && dst >= 0 && src != dst);
+    SOAP_ASSERT(sim->tasks[src].key < sim->tasks[dst].key);
+    int e;
+    if (sim->edge_free >= 0) {
+        e = sim->edge_free;
+        sim->edge_free = sim->edges[e].next_out;
+    } else {
+        if (sim->edge_used == sim->edge_cap) {
+            sim->edge_cap *= 2;
+            sim->edges = soap_xrealloc(sim->edges, (size_t)sim->edge_cap * sizeof *sim->edges);
+        }
+        e = sim->edge_used++;
+    }
+    sim_edge *ed = &sim->edges[e];
+    sim_task *s = &sim->tasks[src], *d = &sim->tasks[dst];
+    ed->src = src;
+    ed->dst = dst;
+    ed->prev_out = -1;
+    ed->next_out = s->eout;
+    if (s->eout >= 0)
+        sim->edges[s->eout].prev_out = e;
+    s->eout = e;
+    ed->prev_in = -1;
+    ed->next_in = d->ein;
+    if (d->ein >= 0)
+        sim->edges[d->ein].prev_in = e;
+    d->ein = e;
+}
+
+static void edge_release(soap_sim *sim, int e)
+{
+    sim->edges[e].src = sim->edges[e].dst = -1;
+    sim->edges[e].next_out = sim->edge_free;
+    sim->edge_free = e;
+}
+
+void sim_task_detach(soap_sim *sim, int x)
+{
+    sim_task *t = &sim->tasks[x];
+    for (int e = t->eout; e >= 0;) {
+        sim_edge *ed = &sim->edges[e];
+        int next = ed->next_out;
+        sim_task *d = &sim->tasks[ed->dst];
+        if (ed->prev_in >= 0)
+            sim->edges[ed->prev_in].next_in = ed->next_in;
+        else
+            d->ein = ed->next_in;
+        if (ed->next_in >= 0)
+            sim->edges[ed->next_in].prev_in = ed->prev_in;
+        edge_release(sim, e);
+        e = next;
+    }
+    t->eout = -1;
+    for (int e = t->ein; e >= 0;) {
+        sim_edge *ed = &sim->edges[e];
+        int next = ed->next_in;
+        sim_task *s = &sim->tasks[ed->src];
+        if (ed->prev_out >= 0)
+            sim->edges[ed->prev_out].next_out = ed->next_out;
+        else
+            s->eout = ed->next_out;
+        if (ed->next_out >= 0)
+            sim->edges[ed->next_out].prev_out = ed->prev_out;
+        edge_release(sim, e);
+        e = next;
+    }
+    t->ein = -1;
+}
+
+/* Removes edge e from the in-list of its destination / the out-list of its
+ * source (the edge record stays in the other end's list). */
+static void unlink_in(soap_sim *sim, int e)
+{
+    sim_edge *ed = &sim->edges[e];
+    if (ed->prev_in >= 0)
+        sim->edges[ed->prev_in].next_in = ed->next_in;
+    else
+        sim->tasks[ed->dst].ein = ed->next_in;
+    if (ed->next_in >= 0)
+        sim->edges[ed->next_in].prev_in = ed->prev_in;
+}
+
+static void unlink_out(soap_sim *sim, int e)
+{
+    sim_edge *ed = &sim->edges[e];
+    if (ed->prev_out >= 0)
+        sim->edges[ed->prev_out].next_out = ed->next_out;
+    else
+        sim->tasks[ed->src].eout = ed->next_out;
+    if (ed->next_out >= 0)
+        sim->edges[ed->next_out].prev_out = ed->prev_out;
+}
+
+void sim_task_unlink(soap_sim *sim, int x)
+{
+    const sim_task *T = sim->tasks;
+    for (int e = T[x].eout; e >= 0; e = sim->edges[e].next_out)
+        if (T[sim->edges[e].dst].state != SIM_DEAD)
+            unlink_in(sim, e);
+    for (int e = T[x].ein; e >= 0; e = sim->edges[e].next_in)
+        if (T[sim->edges[e].src].state != SIM_DEAD)
+            unlink_out(sim, e);
+}
+
+void sim_task_relink(soap_sim *sim, int x)
+{
+    sim_task *T = sim->tasks;
+    for (int e = T[x].eout; e >= 0; e = sim->edges[e].next_out) {
+        sim_edge *ed = &sim->edges[e];
+        sim_task *d = &T[ed->dst];
+        if (d->state == SIM_DEAD)
+            continue;
+        ed->prev_in = -1;
+        ed->next_in = d->ein;
+        if (d->ein >= 0)
+            sim->edges[d->ein].prev_in = e;
+        d->ein = e;
+    }
+    for (int e = T[x].ein; e >= 0; e = sim->edges[e].next_in) {
+        sim_edge *ed = &sim->edges[e];
+        sim_task *s = &T[ed->src];
+        if (s->state == SIM_DEAD)
+            continue;
+        ed->prev_out = -1;
+        ed->next_out = s->eout;
+        if (s->eout >= 0)
+            sim->edges[s->eout].prev_out = e;
+        s->eout = e;
+    }
+}
+
+void sim_release_unlinked(soap_sim *sim, const int *dead, int n)
+{
+    sim_task *T = sim->tasks;
+    /* Every edge once: those from a live task by the dead end's in-list,
+     * the rest by their (dead) source's out-list. */
+    for (int i = 0; i < n; i++)
+        for (int e = T[dead[i]].ein; e >= 0;) {
+            int next = sim->edges[e].next_in;
+            if (T[sim->edges[e].src].state != SIM_DEAD)
+                edge_release(sim, e);
+            e = next;
+        }
+    for (int i = 0; i < n; i++) {
+        for (int e = T[dead[i]].eout; e >= 0;) {
+            int next = sim->edges[e].next_out;
+            edge_release(sim, e);
+            e = next;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        T[dead[i]].eout = T[dead[i]].ein = -1;
+        sim_task_release(sim, dead[i]);
+    }
+}
+
+void sim_task_release(soap_sim *sim, int x)
+{
+    sim_task *t = &sim->tasks[x];
+    SOAP_ASSERT(t->kind != SIM_FREE && t->eout < 0 && t->ein < 0);
+    t->kind = SIM_FREE;
+    t->gnext = sim->task_free;
+    sim->task_free = x;
+    sim->nlive--;
+}
+
+void sim_edge_ends(const soap_sim *sim, int e, int *op, int *input)
+{
+    SOAP_ASSERT(e >= 0 && e < sim->nedges);
+    *op = sim->edge_op[e];
+    *input = e - sim->edge_base[*op];
+    SOAP_ASSERT(*input >= 0 && *input < sim->g->ops[*op].ninputs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Transfers over routes                                               */
+/* ------------------------------------------------------------------ */
+
+/* Resource of one hop: the link's direction, or the bus. */
+static int hop_res(const soap_sim *sim, const soap_hop *h)
+{
+    const soap_link *l = &sim->m->links[h->link];
+    int r = sim->link_res[h->link];
+    if (l->nends == 2 && h->from != l->ends[0])
+        r++;
+    return r;
+}
+
+/* Identity of a chain's tasks (copied to every hop). */
+typedef struct chain_id {
+    int op, idx, idx2, input;
+} chain_id;
+
+/* Adds the hops of a transfer of `bytes` from device a to device b; hop h
+ * gets key | h << hop_shift. The first hop depends on `pred` (if >= 0).
+ * Returns the last hop; *first gets the first. */
+static int add_chain(soap_sim *sim, int group, sim_kind kind, int a, int b, double bytes,
+                     uint64_t key, int hop_shift, const chain_id *id, int pred, int *first)
+{
+    int len;
+    const soap_hop *hops = soap_machine_route(sim->m, a, b, &len);
+    SOAP_ASSERT(len >= 1 && len < SIM_KEY_MAX_HOPS);
+    int prev = pred, head = -1;
+    for (int h = 0; h < len; h++) {
+        const soap_link *l = &sim->m->links[hops[h].link];
+        double dur = l->latency + bytes / l->bandwidth;
+        int x = task_new(sim, group, key | ((uint64_t)h << hop_shift), kind,
+                         hop_res(sim, &hops[h]), dur);
+        sim_task *t = &sim->tasks[x];
+        t->op = id->op;
+        t->idx = id->idx;
+        t->idx2 = id->idx2;
+        t->input = id->input;
+        t->dev = b;
+        t->link = hops[h].link;
+        t->hop = (uint8_t)h;
+        t->last = (uint8_t)(h == len - 1);
+        t->bytes = bytes;
+        if (prev >= 0)
+            edge_add(sim, prev, x);
+        if (h == 0)
+            head = x;
+        prev = x;
+    }
+    if (first)
+        *first = head;
+    return prev;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compute tasks                                                       */
+/* ------------------------------------------------------------------ */
+
+void sim_build_compute(soap_sim *sim, int op)
+{
+    const soap_graph *g = sim->g;
+    const soap_op *o = &g->ops[op];
+    const soap_config *c = &sim->strat->configs[op];
+    int group = sim_group_compute(sim, op);
+    for (int t = 0; t < c->ntasks; t++) {
+        soap_region r = soap_config_task_region(g, op, c, t);
+        int dev = c->device[t];
+        const soap_device_type *type = &sim->m->types[sim->m->devices[dev].type];
+        soap_task_cost tc = soap_costs_task(sim->costs, g, op, &r, type);
+        double bytes = (double)soap_region_volume(&r) * SOAP_ELEM_BYTES;
+        int f = task_new(sim, group, sim_key_compute(SIM_PHASE_FWD, op, t), SIM_FWD, dev,
+                         tc.fwd_s);
+        sim_task *ft = &sim->tasks[f];
+        ft->op = op;
+        ft->idx = t;
+        ft->dev = dev;
+        ft->bytes = bytes;
+        sim->fwd_id[op][t] = f;
+        sim->bwd_id[op][t] = -1;
+        if (o->kind == SOAP_OP_INPUT)
+            continue;
+        int b = task_new(sim, group, sim_key_compute(SIM_PHASE_BWD, op, t), SIM_BWD, dev,
+                         tc.bwd_s);
+        sim_task *bt = &sim->tasks[b];
+        bt->op = op;
+        bt->idx = t;
+        bt->dev = dev;
+        bt->bytes = bytes;
+        bt->target = f;
+        sim->tasks[f].target = b;
+        sim->bwd_id[op][t] = b;
+        /* The activations: ops nobody consumes (the loss) start backward
+         * right after their forward; the rest also wait for gradients. */
+        edge_add(sim, f, b);
+        if (sim->barrier >= 0)
+            edge_add(sim, b, sim->barrier);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Activation and gradient transfers of one graph edge                 */
+/* ------------------------------------------------------------------ */
+
+void sim_build_edge(soap_sim *sim, int e)
+{
+    const soap_graph *g = sim->g;
+    int c, i;
+    sim_edge_ends(sim, e, &c, &i);
+    int p = g->ops[c].inputs[i];
+    const soap_config *pc = &sim->strat->configs[p], *cc = &sim->strat->configs[c];
+    int n = soap_decomp_edge(g, c, i, pc, cc, sim->xfers, sim->xfer_cap);
+    if (n > sim->xfer_cap) {
+        sim->xfer_cap = n;
+        sim->xfers = soap_xrealloc(sim->xfers, (size_t)n * sizeof *sim->xfers);
+        n = soap_decomp_edge(g, c, i, pc, cc, sim->xfers, sim->xfer_cap);
+    }
+    int group = sim_group_edge(sim, e);
+    int grad = g->ops[p].kind != SOAP_OP_INPUT;
+    for (int k = 0; k < n; k++) {
+        const soap_xfer *x = &sim->xfers[k];
+        int s = x->src_task, t = x->dst_task;
+        SOAP_ASSERT(s >= 0 && s < pc->ntasks && t >= 0 && t < cc->ntasks);
+        int ds = pc->device[s], dt = cc->device[t];
+        int pf = sim->fwd_id[p][s], cf = sim->fwd_id[c][t];
+        int pb = sim->bwd_id[p][s], cb = sim->bwd_id[c][t];
+        if (ds == dt) {
+            edge_add(sim, pf, cf);
+            if (grad)
+                edge_add(sim, cb, pb);
+            continue;
+        }
+        double bytes = (double)soap_region_volume(&x->region) * SOAP_ELEM_BYTES;
+        chain_id id = {.op = c, .idx = t, .idx2 = s, .input = i};
+        int last = add_chain(sim, group, SIM_XFER, ds, dt, bytes,
+                             sim_key_pass(SIM_PHASE_FWD, c, 0, i, t, s),
+                             SIM_KEY_PASS_HOP_SHIFT, &id, pf, NULL);
+        edge_add(sim, last, cf);
+        sim->tasks[last].target = cf;
+        if (!grad)
+            continue;
+        last = add_chain(sim, group, SIM_GRAD, dt, ds, bytes,
+                         sim_key_pass(SIM_PHASE_BWD, c, 1, i, t, s), SIM_KEY_PASS_HOP_SHIFT,
+                         &id, cb, NULL);
+        edge_add(sim, last, pb);
+        sim->tasks[last].target = pb;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Weight synchronisation                                              */
+/* ------------------------------------------------------------------ */
+
+/* The weight regions of every task of every user of weight w (with its bwd
+ * task and device) into sim->wregions; returns the count. */
+static int user_regions(soap_sim *sim, int w)
+{
+    const soap_graph *g = sim->g;
+    int n = 0;
+    for (int u = sim->wuser_start[w]; u < sim->wuser_start[w + 1]; u++) {
+        int op = sim->wuser[u] / SOAP_MAX_WEIGHTS, widx = sim->wuser[u] % SOAP_MAX_WEIGHTS;
+        const soap_config *c = &sim->strat->configs[op];
+        for (int t = 0; t < c->ntasks; t++) {
+            if (n == sim->wreg_cap) {
+                sim->wreg_cap = sim->wreg_cap ? 2 * sim->wreg_cap : 256;
+                sim->wregions = soap_xrealloc(sim->wregions,
+                                              (size_t)sim->wreg_cap * sizeof *sim->wregions);
+                sim->wreg_task = soap_xrealloc(sim->wreg_task,
+                                               (size_t)sim->wreg_cap * sizeof *sim->wreg_task);
+                sim->wreg_dev = soap_xrealloc(sim->wreg_dev,
+                                              (size_t)sim->wreg_cap * sizeof *sim->wreg_dev);
+            }
+            soap_region tr = soap_config_task_region(g, op, c, t);
+            sim->wregions[n] = soap_op_weight_region(g, op, widx, &tr);
+            sim->wreg_task[n] = sim->bwd_id[op][t];
+            sim->wreg_dev[n] = c->device[t];
+            SOAP_ASSERT(sim->wreg_task[n] >= 0);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Fills dep_start/dep_list: for each replica x of shard sh, the bwd tasks on
+ * its device whose weight region meets the shard (nreg from user_regions). */
+static void shard_deps(soap_sim *sim, const soap_shard *sh, int nreg)
+{
+    int k = sh->ndevices;
+    for (int x = 0; x < k; x++)
+        sim->dev_index[sh->devices[x]] = x;
+    if (nreg > sim->dep_cap) {
+        sim->dep_cap = nreg;
+        sim->dep_list = soap_xrealloc(sim->dep_list, (size_t)nreg * sizeof *sim->dep_list);
+    }
+    int count[SOAP_MAX_REPLICAS + 1];
+    memset(count, 0, sizeof count);
+    /* Two passes (count, then place) keep each replica's tasks in user
+     * order; the order only affects edge lists, never times. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int j = 0; j < nreg; j++) {
+            int x = sim->dev_index[sim->wreg_dev[j]];
+            soap_region tmp;
+            if (x < 0 || !soap_region_intersect(&sim->wregions[j], &sh->region, &tmp))
+                continue;
+            if (pass == 0)
+                count[x + 1]++;
+            else
+                sim->dep_list[sim->dep_start[x] + count[x]++] = sim->wreg_task[j];
+        }
+        if (pass == 0) {
+            sim->dep_start[0] = 0;
+            for (int x = 0; x < k; x++)
+                sim->dep_start[x + 1] = sim->dep_start[x] + count[x + 1];
+            memset(count, 0, sizeof count);
+        }
+    }
+    for (int x = 0; x < k; x++) {
+        SOAP_ASSERT(sim->dep_start[x + 1] > sim->dep_start[x]); /* a replica computes it */
+        sim->dev_index[sh->devices[x]] = -1;
+    }
+}
+
+/* Makes `target` wait for replica x's gradient (or the barrier). */
+static void wait_grad(soap_sim *sim, int x, int target)
+{
+    if (sim->barrier >= 0) {
+        edge_add(sim, sim->barrier, target);
+        return;
+    }
+    for (int j = sim->dep_start[x]; j < sim->dep_start[x + 1]; j++)
+        edge_add(sim, sim->dep_list[j], target);
+}
+
+static int update_task(soap_sim *sim, int group, uint64_t key, int w, int si, int dev,
+                       double bytes)
+{
+    const soap_device_type *type = &sim->m->types[sim->m->devices[dev].type];
+    double dur = 3.0 * bytes / type->mem_bandwidth + type->launch_overhead;
+    int u = task_new(sim, group, key, SIM_UPDATE, dev, dur);
+    sim_task *t = &sim->tasks[u];
+    t->op = w;
+    t->idx = si;
+    t->dev = dev;
+    t->bytes = bytes;
+    return u;
+}
+
+static void build_shard(soap_sim *sim, int w, int si, const soap_shard *sh)
+{
+    int group = sim_group_sync(sim, w);
+    int k = sh->ndevices;
+    double bytes = (double)soap_region_volume(&sh->region) * SOAP_ELEM_BYTES;
+    const int16_t *D = sh->devices;
+    if (k == 1) {
+        int u = update_task(sim, group, sim_key_sync(w, si, 1, 0), w, si, D[0], bytes);
+        wait_grad(sim, 0, u);
+        return;
+    }
+    if (sim->opt.sync == SOAP_SYNC_PS) {
+        /* Gather to D[0] (step 1), update there (2), send back (3). */
+        int u = update_task(sim, group, sim_key_sync(w, si, 2, 0), w, si, D[0], bytes);
+        wait_grad(sim, 0, u);
+        for (int r = 1; r < k; r++) {
+            chain_id id = {.op = w, .idx = si, .idx2 = 1, .input = r};
+            int first;
+            int last = add_chain(sim, group, SIM_SYNC, D[r], D[0], bytes,
+                                 sim_key_sync(w, si, 1, r), SIM_KEY_SYNC_HOP_SHIFT, &id, -1,
+                                 &first);
+            wait_grad(sim, r, first);
+            edge_add(sim, last, u);
+            sim->tasks[last].target = u;
+        }
+        for (int r = 1; r < k; r++) {
+            chain_id id = {.op = w, .idx = si, .idx2 = 3, .input = r};
+            add_chain(sim, group, SIM_SYNC, D[0], D[r], bytes, sim_key_sync(w, si, 3, r),
+                      SIM_KEY_SYNC_HOP_SHIFT, &id, u, NULL);
+        }
+        return;
+    }
+    /* Ring all-reduce: joins (step field 0), ring step j as step field j+1,
+     * updates as step field 2k-1. Chunk c moves at step j from replica
+     * (c+j) mod k to the next; steps 0..k-2 reduce (the sender adds its own
+     * gradient, so it waits for it), steps k-1..2k-3 gather. A replica has
+     * every chunk after its arrivals of steps k-2..2k-3. */
+    int join[SOAP_MAX_REPLICAS], upd[SOAP_MAX_REPLICAS], prev[SOAP_MAX_REPLICAS];
+    for (int x = 0; x < k; x++) {
+        join[x] = task_new(sim, group, sim_key_sync(w, si, 0, x), SIM_JOIN, -1, 0);
+        sim_task *t = &sim->tasks[join[x]];
+        t->op = w;
+        t->idx = si;
+        t->idx2 = 0;
+        t->input = x;
+        t->dev = D[x];
+        wait_grad(sim, x, join[x]);
+        upd[x] = update_task(sim, group, sim_key_sync(w, si, 2 * k - 1, x), w, si, D[x],
+                             bytes);
+        prev[x] = -1;
+    }
+    double chunk = bytes / k;
+    for (int j = 0; j < 2 * (k - 1); j++) {
+        for (int c = 0; c < k; c++) {
+            int from = (c + j) % k, to = (from + 1) % k;
+            chain_id id = {.op = w, .idx = si, .idx2 = j + 1, .input = c};
+            int first;
+            int last = add_chain(sim, group, SIM_SYNC, D[from], D[to], chunk,
+                                 sim_key_sync(w, si, j + 1, c), SIM_KEY_SYNC_HOP_SHIFT, &id,
+                                 prev[c], &first);
+            if (j <= k - 2)
+                edge_add(sim, join[from], first);
+            if (j >= k - 2) {
+                edge_add(sim, last, upd[to]);
+                sim->tasks[last].target = upd[to];
+            }
+            prev[c] = last;
+        }
+    }
+}
+
+void sim_build_sync(soap_sim *sim, int w)
+{
+    int n = soap_decomp_shards(sim->g, sim->strat, w, sim->shards, sim->shard_cap);
+    if (n > sim->shard_cap) {
+        sim->shard_cap = n;
+        sim->shards = soap_xrealloc(sim->shards, (size_t)n * sizeof *sim->shards);
+        n = soap_decomp_shards(sim->g, sim->strat, w, sim->shards, sim->shard_cap);
+    }
+    SOAP_ASSERT(n < SIM_KEY_MAX_SHARDS);
+    int nreg = sim->barrier >= 0 ? 0 : user_regions(sim, w);
+    for (int si = 0; si < n; si++) {
+        const soap_shard *sh = &sim->shards[si];
+        SOAP_ASSERT(sh->weight == w && sh->ndevices >= 1 && sh->ndevices <= SOAP_MAX_REPLICAS);
+        if (sim->barrier < 0)
+            shard_deps(sim, sh, nreg);
+        build_shard(sim, w, si, sh);
+    }
+}
+
+void sim_build_all(soap_sim *sim)
+{
+    const soap_graph *g = sim->g;
+    if (sim->opt.no_overlap)
+        sim->barrier = task_new(sim, sim_group_global(sim), sim_key_sync(-1, 0, 0, 0),
+                                SIM_BARRIER, -1, 0);
+    for (int op = 0; op < g->nops; op++)
+        sim_build_compute(sim, op);
+    for (int e = 0; e < sim->nedges; e++)
+        sim_build_edge(sim, e);
+    for (int w = 0; w < g->nweights; w++)
+        sim_build_sync(sim, w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+/* ------------------------------------------------------------------ */
+
+void sim_res_name(const soap_sim *sim, int r, char *buf, size_t len)
+{
+    const soap_machine *m = sim->m;
+    if (r < 0) {
+        snprintf(buf, len, "joins");
+        return;
+    }
+    if (r < m->ndevices) {
+        snprintf(buf, len, "%s", m->devices[r].name);
+        return;
+    }
+    int l = sim->res_link[r];
+    const soap_link *lk = &m->links[l];
+    if (lk->nends != 2) {
+        snprintf(buf, len, "%s", lk->name);
+        return;
+    }
+    int dir = r - sim->link_res[l];
+    int a = lk->ends[dir], b = lk->ends[1 - dir];
+    snprintf(buf, len, "%s %s->%s", lk->name, soap_machine_vertex_name(m, a),
+             soap_machine_vertex_name(m, b));
+}
+
+void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
+{
+    const sim_task *t = &sim->tasks[x];
+    const soap_graph *g = sim->g;
+    switch ((sim_kind)t->kind) {
+    case SIM_FWD:
+    case SIM_BWD:
+        snprintf(buf, len, "%s %s t%d", g->ops[t->op].name, sim_kind_names[t->kind], t->idx);
+        break;
+    case SIM_XFER:
+    case SIM_GRAD: {
+        int p = g->ops[t->op].inputs[t->input];
+        if (t->kind == SIM_XFER)
+            snprintf(buf, len, "%s t%d -> %s t%d hop %d", g->ops[p].name, t->idx2,
+                     g->ops[t->op].name, t->idx, t->hop);
+        else
+            snprintf(buf, len, "grad %s t%d -> %s t%d hop %d", g->ops[t->op].name, t->idx,
+                     g->ops[p].name, t->idx2, t->hop);
+        break;
+    }
+    case SIM_SYNC:
+        if (sim->opt.sync == SOAP_SYNC_PS)
+            snprintf(buf, len, "%s shard %d %s replica %d hop %d", g->weights[t->op].name,
+                     t->idx, t->idx2 == 1 ? "gradient from" : "weights to", t->input, t->hop);
+        else
+            snprintf(buf, len, "%s shard %d ring step %d chunk %d hop %d",
+                     g->weights[t->op].name, t->idx, t->idx2 - 1, t->input, t->hop);
+        break;
+    case SIM_UPDATE:
+        snprintf(buf, len, "%s shard %d update", g->weights[t->op].name, t->idx);
+        break;
+    case SIM_JOIN:
+        snprintf(buf, len, "%s shard %d grad ready on %s", g->weights[t->op].name, t->idx,
+                 sim->m->devices[t->dev].name);
+        break;
+    case SIM_BARRIER:
+        snprintf(buf, len, "backward done");
+        break;
+    default:
+        snprintf(buf, len, "?");
+        break;
+    }
+}

@@ -1,0 +1,559 @@
+/* Hand-derived simulations (suite "sim_cases"): small graphs on small custom
+ * machines with task times pinned by a measured cost table, whose iteration
+ * times are worked out here on paper from the semantics (DESIGN.md,
+ * "Simulator"): a known transfer between two ops on two devices and its
+ * gradient back; two transfers contending for one bus and for one link
+ * direction of a two-hop route; ring all-reduce (2(k-1) steps of latency +
+ * (bytes/k)/bandwidth) and parameter server (gather, update, send back) for
+ * k replicas; weight sync overlapping the backward pass or waiting for it
+ * (no_overlap); FIFO order on a device by (ready, key); one device running a
+ * whole model takes the sum of its task times; and bad input. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim_internal.h"
+#include "soap_sim.h"
+#include "test_util.h"
+
+/* Device type "G" of the custom machines: memory bandwidth 1e11 B/s and
+ * launch overhead 1 us enter weight updates (3 x bytes / bw + launch). */
+#define G_MEMBW 1e11
+#define G_LAUNCH 1e-6
+
+static const soap_device_type type_g = {
+    .name = "G", .peak_flops = 1e12, .mem_bandwidth = G_MEMBW, .mem_capacity = 1e9,
+    .launch_overhead = G_LAUNCH};
+
+#define TOL 1e-12 /* seconds: sums of a few task times */
+
+static void finish(soap_machine *m)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_msg(soap_machine_finish(m, &err) == SOAP_OK, "%s", err.msg);
+}
+
+/* n devices of type G on one node. */
+static soap_machine *devices(const char *name, int n)
+{
+    soap_machine *m = soap_machine_new(name);
+    int t = soap_machine_add_type(m, &type_g);
+    char dn[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(dn, sizeof dn, "d%d", i);
+        soap_machine_add_device(m, dn, t, 0);
+    }
+    return m;
+}
+
+/* d0 <-> d1 over one point-to-point link. */
+static soap_machine *two_devices(double bw, double lat)
+{
+    soap_machine *m = devices("two", 2);
+    int ends[2] = {0, 1};
+    soap_machine_add_link(m, "l01", SOAP_LINK_PCIE, bw, lat, ends, 2);
+    finish(m);
+    return m;
+}
+
+static soap_machine *preset(const char *name, int n)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_machine *m = soap_machine_load(name, n, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    return m;
+}
+
+/* Appends (type, op's signature, partition of task 0 of config c) -> cost. */
+static void table_add(const char *path, const char *type, const soap_graph *g, int op,
+                      const soap_config *c, double fwd, double bwd)
+{
+    char sig[512];
+    soap_op_signature(g, op, sig, sizeof sig);
+    soap_region r = soap_config_task_region(g, op, c, 0);
+    soap_shape part = g->ops[op].out;
+    for (int d = 0; d < part.ndims; d++)
+        part.size[d] = r.hi[d] - r.lo[d];
+    soap_error err;
+    soap_error_clear(&err);
+    soap_task_cost tc = {fwd, bwd};
+    ck_assert_msg(soap_cost_table_append(path, type, sig, &part, tc, &err) == SOAP_OK, "%s",
+                  err.msg);
+}
+
+/* Config of op split k ways along dim 0, task t on device t. */
+static soap_config split0(const soap_graph *g, int op, int k)
+{
+    soap_config c = soap_config_single(g, op, 0);
+    c.degree[0] = k;
+    c.ntasks = k;
+    for (int t = 0; t < k; t++)
+        c.device[t] = (int16_t)t;
+    return c;
+}
+
+static int add_input(soap_graph *g, const char *name, int64_t n, int64_t k)
+{
+    int64_t size[2] = {n, k};
+    soap_dim_kind kinds[2] = {SOAP_DIM_SAMPLE, SOAP_DIM_NONE};
+    return soap_add_input(g, name, 2, size, kinds, 0);
+}
+
+/* One simulation: costs from `table` (NULL: analytic), full run. */
+typedef struct run {
+    soap_costs *costs;
+    soap_sim *sim;
+    double t;
+} run;
+
+static run simulate(const soap_graph *g, const soap_machine *m, const soap_strategy *s,
+                    const char *table, soap_sync_mode sync, int no_overlap)
+{
+    run r;
+    soap_error err;
+    soap_error_clear(&err);
+    r.costs = soap_costs_new(table, &err);
+    ck_assert_msg(r.costs != NULL, "%s", err.msg);
+    soap_sim_options opt = {.sync = sync, .no_overlap = no_overlap};
+    r.sim = soap_sim_new(g, m, r.costs, &opt, &err);
+    ck_assert_msg(r.sim != NULL, "%s", err.msg);
+    r.t = soap_sim_full(r.sim, s, &err);
+    ck_assert_msg(r.t >= 0, "%s", err.msg);
+    return r;
+}
+
+static void run_free(run *r)
+{
+    soap_sim_free(r->sim);
+    soap_costs_free(r->costs);
+}
+
+/* The task of (kind, op, index) in the simulator's graph (white box). */
+static const sim_task *find_task(const soap_sim *sim, int kind, int op, int idx)
+{
+    for (int x = 0; x < sim->task_used; x++) {
+        const sim_task *t = &sim->tasks[x];
+        if (t->kind == kind && t->op == op && t->idx == idx)
+            return t;
+    }
+    ck_abort_msg("no task of kind %d op %d index %d", kind, op, idx);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* A known transfer                                                    */
+/* ------------------------------------------------------------------ */
+/* x [8,1000] (input) -> fc1 (linear to 500) on d0 -> fc2 (linear to 250) on
+ * d1. Link: 1 GB/s, 10 us. fc1's output is 8*500*4 = 16000 bytes, so the
+ * activation and its gradient each take X = 10 us + 16 us = 26 us. Updates:
+ * fc1.w 500*1000*4 = 2e6 bytes: 3*2e6/1e11 + 1 us = 61 us; fc2.w 5e5 bytes:
+ * 16 us, on d1 while the gradient travels back (it does not end last).
+ *   time = x + fc1 + X + fc2 + fc2' + X + fc1' + u1 */
+START_TEST(test_known_transfer)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("chain", 8);
+    int x = add_input(g, "x", 8, 1000);
+    int fc1 = soap_add_linear(g, "fc1", x, 500, 0, -1);
+    int fc2 = soap_add_linear(g, "fc2", fc1, 250, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[fc2] = soap_config_single(g, fc2, 1);
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc1, &s->configs[fc1], 2e-4, 4e-4);
+    table_add(table, "G", g, fc2, &s->configs[fc2], 3e-4, 5e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    double X = 1e-5 + 16000 / 1e9;
+    double u1 = 3 * 2e6 / G_MEMBW + G_LAUNCH;
+    double want = 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X + 4e-4 + u1;
+    ck_assert_double_eq_tol(r.t, want, TOL);
+    /* Where each piece ran. */
+    const sim_task *f2 = find_task(r.sim, SIM_FWD, fc2, 0);
+    ck_assert_int_eq(f2->res, 1);
+    ck_assert_double_eq_tol(f2->start, 1e-4 + 2e-4 + X, TOL);
+    const sim_task *b1 = find_task(r.sim, SIM_BWD, fc1, 0);
+    ck_assert_int_eq(b1->res, 0);
+    ck_assert_double_eq_tol(b1->start, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X, TOL);
+    const sim_task *u2 = find_task(r.sim, SIM_UPDATE, g->ops[fc2].weights[0], 0);
+    ck_assert_double_eq_tol(u2->end, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + 3 * 5e5 / G_MEMBW +
+                                         G_LAUNCH, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    ck_assert_int_eq(res.ncompute, 5); /* x fwd, fc1 and fc2 fwd + bwd */
+    ck_assert_int_eq(res.ncomm, 2);
+    ck_assert_int_eq(res.nsync, 2);
+    ck_assert_double_eq_tol(res.bytes_total, 2 * 16000, 1e-9);
+    ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_PCIE], 2 * 16000, 1e-9);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Contention                                                          */
+/* ------------------------------------------------------------------ */
+/* a on d0 and b on d1 (inputs [8,1000], 100 us each) feed add on d2 (200 us
+ * forward, 300 us backward; inputs get no gradient). Each transfer moves
+ * 32000 bytes: X = 10 us + 32 us = 42 us per hop.
+ *  bus (one shared medium): b's transfer waits for a's:
+ *      time = 100 + 2X + 500 us
+ *  star (d0 - sw, d1 - sw, sw - d2; two hops each): the first hops run in
+ *      parallel, the second ones share sw -> d2 (a first: smaller key):
+ *      time = 100 + 3X + 500 us; 4 hops x 32000 bytes on the links, 64000
+ *      bytes moved. */
+static const char *const contention_topo[] = {"bus", "star"};
+
+START_TEST(test_contention)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("join", 8);
+    int a = add_input(g, "a", 8, 1000);
+    int b = add_input(g, "b", 8, 1000);
+    int add = soap_add_binary(g, "add", a, b, SOAP_BINARY_ADD);
+    soap_machine *m = devices(contention_topo[_i], 3);
+    if (_i == 0) {
+        int ends[3] = {0, 1, 2};
+        soap_machine_add_link(m, "bus", SOAP_LINK_MEMBUS, 1e9, 1e-5, ends, 3);
+    } else {
+        int sw = soap_machine_add_switch(m, "sw");
+        int e0[2] = {0, sw}, e1[2] = {1, sw}, e2[2] = {sw, 2};
+        soap_machine_add_link(m, "l0", SOAP_LINK_PCIE, 1e9, 1e-5, e0, 2);
+        soap_machine_add_link(m, "l1", SOAP_LINK_PCIE, 1e9, 1e-5, e1, 2);
+        soap_machine_add_link(m, "l2", SOAP_LINK_PCIE, 1e9, 1e-5, e2, 2);
+    }
+    finish(m);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[b] = soap_config_single(g, b, 1);
+    s->configs[add] = soap_config_single(g, add, 2);
+    table_add(table, "G", g, a, &s->configs[a], 1e-4, 0);
+    table_add(table, "G", g, add, &s->configs[add], 2e-4, 3e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    double X = 1e-5 + 32000 / 1e9;
+    int hops = _i == 0 ? 1 : 2;
+    ck_assert_double_eq_tol(r.t, 1e-4 + (hops + 1) * X + 5e-4, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    ck_assert_double_eq_tol(res.bytes_total, 2 * 32000, 1e-9);
+    soap_link_kind kind = _i == 0 ? SOAP_LINK_MEMBUS : SOAP_LINK_PCIE;
+    ck_assert_double_eq_tol(res.bytes_by_kind[kind], 2 * hops * 32000, 1e-9);
+    ck_assert_int_eq(res.ncomm, 2 * hops);
+    /* The busiest link (bus, or sw -> d2) carried two transfers. */
+    ck_assert_double_eq_tol(res.lb_link_s, 2 * X, TOL);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Weight synchronisation of k replicas                                */
+/* ------------------------------------------------------------------ */
+/* x [12,1024] -> fc (linear to 512, no bias), both split k ways by sample
+ * on the first k GPUs of p100x16's first node (all pairs joined by NVLink:
+ * 20 GB/s, 1 us). Per replica: x 100 us, fc 200 us + 300 us. The weight has
+ * B = 512*1024*4 bytes; update u = 3B / 732 GB/s + 5 us.
+ *  allreduce: every ring step moves one chunk over each ring link at once:
+ *      sync = 2(k-1) (1 us + (B/k) / 20 GB/s)
+ *  ps: the k-1 gathers use distinct links into GPU 0, as do the sends back:
+ *      sync = 2 (1 us + B / 20 GB/s)
+ *  time = 600 us + sync + u */
+static const struct {
+    soap_sync_mode mode;
+    int k;
+} sync_cases[] = {
+    {SOAP_SYNC_ALLREDUCE, 2}, {SOAP_SYNC_ALLREDUCE, 3}, {SOAP_SYNC_ALLREDUCE, 4},
+    {SOAP_SYNC_PS, 2},        {SOAP_SYNC_PS, 3},        {SOAP_SYNC_PS, 4},
+};
+
+START_TEST(test_weight_sync)
+{
+    soap_sync_mode mode = sync_cases[_i].mode;
+    int k = sync_cases[_i].k;
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("dp", 12);
+    int x = add_input(g, "x", 12, 1024);
+    int fc = soap_add_linear(g, "fc", x, 512, 0, -1);
+    soap_machine *m = preset("p100x16", k);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x] = split0(g, x, k);
+    s->configs[fc] = split0(g, fc, k);
+    table_add(table, "P100", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "P100", g, fc, &s->configs[fc], 2e-4, 3e-4);
+
+    run r = simulate(g, m, s, table, mode, 0);
+    double B = 512.0 * 1024 * 4;
+    double sync = mode == SOAP_SYNC_ALLREDUCE ? 2 * (k - 1) * (1e-6 + (B / k) / 20e9)
+                                              : 2 * (1e-6 + B / 20e9);
+    double u = 3 * B / 732e9 + 5e-6;
+    ck_assert_double_eq_tol(r.t, 6e-4 + sync + u, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    /* Bytes: ring 2(k-1) steps of k chunks of B/k; ps 2(k-1) copies of B. */
+    double bytes = mode == SOAP_SYNC_ALLREDUCE ? 2.0 * (k - 1) * B : 2.0 * (k - 1) * B;
+    ck_assert_double_eq_tol(res.bytes_total, bytes, 1e-3);
+    ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_NVLINK], bytes, 1e-3);
+    long transfers = mode == SOAP_SYNC_ALLREDUCE ? 2L * (k - 1) * k : 2L * (k - 1);
+    long updates = mode == SOAP_SYNC_ALLREDUCE ? k : 1;
+    long joins = mode == SOAP_SYNC_ALLREDUCE ? k : 0;
+    ck_assert_int_eq(res.nsync, transfers + updates + joins);
+    ck_assert_int_eq(res.ncompute, 3 * k);
+    ck_assert_int_eq(res.ncomm, 0);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* x [8,1000] -> fc1 (to 500) -> fc2 (to 250), all split 2 ways by sample on
+ * d0, d1 (one link, 1 GB/s and 10 us each way). Per device: x 100, fc1 200 +
+ * 400, fc2 300 + 500 us: fc2's backward ends at T2 = 1100 us, fc1's at T1 =
+ * 1500 us. Ring of 2: two steps, one chunk each way per step. fc1.w has 2e6
+ * bytes: X1 = 10 us + 1e6 / 1e9 = 1010 us per step; fc2.w 5e5 bytes: X2 =
+ * 260 us. Updates u1 = 61 us, u2 = 16 us.
+ *  overlap: fc2's ring runs during fc1's backward, T2 .. T2 + 2 X2 = 1620
+ *      us, after T1: fc1's ring waits for the links until then.
+ *      time = T2 + 2 X2 + 2 X1 + u1
+ *  no_overlap: both rings start at T1. On each direction fc1's first step
+ *      goes first (smaller key), then fc2's (ready at T1, before fc1's
+ *      second step, ready at T1 + X1), then fc1's second step, then fc2's:
+ *      u1 is ready at T1 + 2 X1 + X2 and done long before fc2's last chunk
+ *      arrives at T1 + 2 X1 + 2 X2.
+ *      time = T1 + 2 X1 + 2 X2 + u2 */
+START_TEST(test_overlap)
+{
+    int no_overlap = _i;
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("dp2", 8);
+    int x = add_input(g, "x", 8, 1000);
+    int fc1 = soap_add_linear(g, "fc1", x, 500, 0, -1);
+    int fc2 = soap_add_linear(g, "fc2", fc1, 250, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_strategy *s = soap_strategy_new(g, m);
+    for (int op = 0; op < g->nops; op++)
+        s->configs[op] = split0(g, op, 2);
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc1, &s->configs[fc1], 2e-4, 4e-4);
+    table_add(table, "G", g, fc2, &s->configs[fc2], 3e-4, 5e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, no_overlap);
+    double T2 = 11e-4, T1 = 15e-4;
+    double X1 = 1e-5 + 1e6 / 1e9, X2 = 1e-5 + 2.5e5 / 1e9;
+    double u1 = 3 * 2e6 / G_MEMBW + G_LAUNCH, u2 = 3 * 5e5 / G_MEMBW + G_LAUNCH;
+    double want = no_overlap ? T1 + 2 * X1 + 2 * X2 + u2 : T2 + 2 * X2 + 2 * X1 + u1;
+    ck_assert_double_eq_tol(r.t, want, TOL);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* FIFO order on a device                                              */
+/* ------------------------------------------------------------------ */
+/* in0 on d0, in1 on d1 (100 us each); ua = relu(in1), ub = relu(in1), uc =
+ * relu(in0), all on d1 (100 us forward, 100 us backward; nobody consumes
+ * them, so each one's backward follows its forward). in0's 32000 bytes take
+ * 50 us + 32000 / 320 MB/s = 150 us to d1, so uc is ready at 250 us.
+ * On d1, by (ready, key):
+ *   in1 0..100; ua 100..200 and ub 200..300 (both ready at 100: ua has the
+ *   smaller key); then ua' (ready 200) before uc (ready 250, although uc's
+ *   forward key is smaller than any backward key) 300..400; uc 400..500;
+ *   ub' (ready 300) 500..600; uc' (ready 500) 600..700. */
+START_TEST(test_fifo)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("fifo", 8);
+    int in0 = add_input(g, "in0", 8, 1000);
+    int in1 = add_input(g, "in1", 8, 1000);
+    int ua = soap_add_unary(g, "ua", in1, SOAP_UNARY_RELU);
+    int ub = soap_add_unary(g, "ub", in1, SOAP_UNARY_RELU);
+    int uc = soap_add_unary(g, "uc", in0, SOAP_UNARY_RELU);
+    soap_machine *m = two_devices(3.2e8, 5e-5);
+    soap_strategy *s = soap_strategy_new(g, m);
+    for (int op = in1; op < g->nops; op++)
+        s->configs[op] = soap_config_single(g, op, 1);
+    table_add(table, "G", g, in0, &s->configs[in0], 1e-4, 0);
+    table_add(table, "G", g, ua, &s->configs[ua], 1e-4, 1e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    ck_assert_double_eq_tol(r.t, 7e-4, TOL);
+    const struct {
+        int kind, op;
+        double ready, start;
+    } want[] = {
+        {SIM_FWD, in1, 0, 0},        {SIM_FWD, ua, 1e-4, 1e-4},   {SIM_FWD, ub, 1e-4, 2e-4},
+        {SIM_BWD, ua, 2e-4, 3e-4},   {SIM_FWD, uc, 2.5e-4, 4e-4}, {SIM_BWD, ub, 3e-4, 5e-4},
+        {SIM_BWD, uc, 5e-4, 6e-4},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const sim_task *t = find_task(r.sim, want[i].kind, want[i].op, 0);
+        ck_assert_int_eq(t->res, 1);
+        ck_assert_msg(fabs(t->ready - want[i].ready) < TOL && fabs(t->start - want[i].start) < TOL,
+                      "task %zu (%s of %s): ready %g start %g, expected %g and %g", i,
+                      sim_kind_names[want[i].kind], g->ops[want[i].op].name, t->ready,
+                      t->start, want[i].ready, want[i].start);
+    }
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* One device                                                          */
+/* ------------------------------------------------------------------ */
+/* Everything on one GPU: the device never idles (some task is always
+ * ready), so the iteration time is the sum of every op's forward and
+ * backward time plus one update per weight (3 x bytes / bandwidth + launch),
+ * analytic costs on a P100. */
+static const char *const one_device_models[] = {"lenet", "alexnet", "rnnlm", "transformer",
+                                                "inception_v3"};
+
+START_TEST(test_one_device)
+{
+    soap_model_options o = {.batch = 16, .unroll = 3, .layers = 1, .seq_len = 16};
+    soap_error err;
+    soap_error_clear(&err);
+    soap_graph *g = soap_model_load(one_device_models[_i], &o, &err);
+    ck_assert_msg(g != NULL, "%s", err.msg);
+    soap_machine *m = preset("p100x16", 1);
+    soap_strategy *s = soap_strategy_new(g, m);
+    run r = simulate(g, m, s, NULL, SOAP_SYNC_ALLREDUCE, 0);
+    const soap_device_type *dev = &m->types[0];
+    double sum = 0;
+    for (int op = 0; op < g->nops; op++) {
+        soap_region full = soap_region_full(&g->ops[op].out);
+        soap_task_cost tc = soap_costs_task(r.costs, g, op, &full, dev);
+        sum += tc.fwd_s + tc.bwd_s;
+    }
+    for (int w = 0; w < g->nweights; w++) {
+        double bytes = (double)soap_shape_volume(&g->weights[w].shape) * SOAP_ELEM_BYTES;
+        sum += 3 * bytes / dev->mem_bandwidth + dev->launch_overhead;
+    }
+    ck_assert_msg(fabs(r.t - sum) <= 1e-9 * sum, "%s: simulated %.12g, sum of tasks %.12g",
+                  g->name, r.t, sum);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    ck_assert_msg(fabs(res.busy_s[0] - sum) <= 1e-9 * sum, "busy %.12g", res.busy_s[0]);
+    ck_assert_double_eq(res.bytes_total, 0);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Bad input                                                           */
+/* ------------------------------------------------------------------ */
+START_TEST(test_errors)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_graph *g = soap_graph_new("chain", 8);
+    int x = add_input(g, "x", 8, 1000);
+    soap_add_linear(g, "fc1", x, 500, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_machine *m4 = preset("p100x16", 4);
+    soap_costs *c = soap_costs_new(NULL, &err);
+    ck_assert_ptr_null(soap_sim_new(NULL, m, c, NULL, &err));
+    ck_assert_int_eq(err.code, SOAP_ERR_INVALID);
+    soap_sim_options bad = {.sync = (soap_sync_mode)7};
+    ck_assert_ptr_null(soap_sim_new(g, m, c, &bad, &err));
+    ck_assert_msg(strstr(err.msg, "sync") != NULL, "%s", err.msg);
+
+    soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
+    ck_assert_ptr_nonnull(sim);
+    /* A strategy made for another machine. */
+    soap_strategy *s4 = soap_strategy_new(g, m4);
+    soap_error_clear(&err);
+    ck_assert(soap_sim_full(sim, s4, &err) < 0);
+    ck_assert_int_eq(err.code, SOAP_ERR_MISMATCH);
+    /* An invalid config. */
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x].device[0] = 5;
+    soap_error_clear(&err);
+    ck_assert(soap_sim_full(sim, s, &err) < 0);
+    ck_assert_msg(strstr(err.msg, "'x'") != NULL, "%s", err.msg);
+    /* Nothing simulated: nothing to export. */
+    char path[64];
+    soap_test_tmpfile(path, sizeof path, ".json");
+    soap_error_clear(&err);
+    ck_assert_int_ne(soap_sim_write_trace(sim, path, &err), SOAP_OK);
+    unlink(path);
+    /* Undo without a delta changes nothing. */
+    s->configs[x].device[0] = 0;
+    double t = soap_sim_full(sim, s, &err);
+    ck_assert(t > 0);
+    soap_sim_undo(sim);
+    soap_sim_result res;
+    soap_sim_result_get(sim, &res);
+    ck_assert_double_eq(res.iteration_s, t);
+    soap_sim_result_free(&res);
+    soap_sim_free(sim);
+    soap_strategy_free(s);
+    soap_strategy_free(s4);
+    soap_costs_free(c);
+    soap_machine_free(m);
+    soap_machine_free(m4);
+    soap_graph_free(g);
+}
+END_TEST
+
+Suite *soap_suite_sim_cases(void)
+{
+    Suite *s = suite_create("sim_cases");
+    TCase *tc = tcase_create("known_transfer");
+    tcase_add_test(tc, test_known_transfer);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("contention");
+    tcase_add_loop_test(tc, test_contention, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("weight_sync");
+    tcase_add_loop_test(tc, test_weight_sync, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
+    tcase_add_loop_test(tc, test_overlap, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fifo");
+    tcase_add_test(tc, test_fifo);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("one_device");
+    tcase_add_loop_test(tc, test_one_device, 0,
+                        (int)(sizeof one_device_models / sizeof one_device_models[0]));
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,241 @@
+/* Delta simulation against full simulation (suite "sim_delta").
+ *
+ * Property: for every built-in model (short RNNs, a 2-layer transformer,
+ * batch 64 per device) on p100x16 at 4 devices and k80x64 at 8, starting
+ * from data parallelism, 1,000 random single-op changes (soap_config_random
+ * over all dims), each kept or undone at random; after every step the delta
+ * simulator's timeline is the one a second simulator computes from scratch
+ * for the same strategy: the same iteration time (compared exactly, ==), the
+ * same tasks in the same processing order with the same start and end times
+ * (bitwise), and every 100 steps the same figures (busy time per device,
+ * bytes, memory, critical path, bounds). Undo restores the previous time
+ * exactly. The cases alternate ps / allreduce and overlap / no_overlap.
+ *
+ * Also: a delta to the config already in place changes nothing, and a full
+ * simulation after deltas starts afresh. */
+#include <check.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim_internal.h"
+#include "soap_sim.h"
+
+#define STEPS 1000
+/* The share of changes kept (the rest are undone), as a search keeps some
+ * proposals; more would make the strategies, and the test, heavier. */
+#define KEEP 0.3
+
+typedef struct delta_case {
+    const char *model;
+    const char *machine;
+    int ndevices;
+    soap_sync_mode sync;
+    int no_overlap;
+    const char *dims; /* the dims random configs may split */
+} delta_case;
+
+static const delta_case cases[] = {
+    {"alexnet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"alexnet", "k80x64", 8, SOAP_SYNC_PS, 1, "SAP"},
+    {"inception_v3", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP"},
+    {"inception_v3", "k80x64", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"lenet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 1, "SAP"},
+    {"lenet", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP"},
+    {"nmt", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"nmt", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "S"},
+    {"resnet101", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"resnet101", "k80x64", 4, SOAP_SYNC_PS, 0, "SAP"},
+    {"rnnlm", "p100x16", 4, SOAP_SYNC_PS, 1, "SAP"},
+    {"rnnlm", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"rnntc", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"rnntc", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP"},
+    {"transformer", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP"},
+    {"transformer", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "SAP"},
+};
+
+typedef struct fixture {
+    soap_graph *g;
+    soap_machine *m;
+    soap_costs *costs;
+    soap_sim *a, *b; /* a: deltas; b: full simulations */
+    soap_strategy *s;
+} fixture;
+
+static void setup(fixture *f, const delta_case *dc)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    f->m = soap_machine_load(dc->machine, dc->ndevices, &err);
+    ck_assert_msg(f->m != NULL, "%s", err.msg);
+    soap_model_options o = {.batch = 64 * dc->ndevices, .unroll = 4, .layers = 2,
+                            .seq_len = 32};
+    f->g = soap_model_load(dc->model, &o, &err);
+    ck_assert_msg(f->g != NULL, "%s", err.msg);
+    f->costs = soap_costs_new(NULL, &err);
+    ck_assert_msg(f->costs != NULL, "%s", err.msg);
+    soap_sim_options opt = {.sync = dc->sync, .no_overlap = dc->no_overlap};
+    f->a = soap_sim_new(f->g, f->m, f->costs, &opt, &err);
+    f->b = soap_sim_new(f->g, f->m, f->costs, &opt, &err);
+    ck_assert_msg(f->a && f->b, "%s", err.msg);
+    soap_strategy_options so = {.seed = 1};
+    f->s = soap_strategy_load("data", f->g, f->m, &so, &err);
+    ck_assert_msg(f->s != NULL, "%s", err.msg);
+}
+
+static void teardown(fixture *f)
+{
+    soap_sim_free(f->a);
+    soap_sim_free(f->b);
+    soap_strategy_free(f->s);
+    soap_costs_free(f->costs);
+    soap_machine_free(f->m);
+    soap_graph_free(f->g);
+}
+
+/* The two simulators processed the same tasks in the same order with the
+ * same times. */
+static void same_timeline(const soap_sim *a, const soap_sim *b, int step)
+{
+    ck_assert_msg(a->norder == b->norder, "step %d: %d tasks after deltas, %d in full",
+                  step, a->norder, b->norder);
+    for (int i = 0; i < a->norder; i++) {
+        const sim_task *x = &a->tasks[a->order[i]], *y = &b->tasks[b->order[i]];
+        if (x->key != y->key || x->start != y->start || x->end != y->end ||
+            x->dur != y->dur || x->res != y->res) {
+            char la[256], lb[256];
+            sim_task_label(a, a->order[i], la, sizeof la);
+            sim_task_label(b, b->order[i], lb, sizeof lb);
+            ck_abort_msg("step %d, position %d: delta has %s [%.17g, %.17g] on %d, full has "
+                         "%s [%.17g, %.17g] on %d",
+                         step, i, la, x->start, x->end, x->res, lb, y->start, y->end, y->res);
+        }
+    }
+}
+
+static void same_results(soap_sim *a, soap_sim *b, int step)
+{
+    soap_sim_result ra, rb;
+    soap_sim_result_get(a, &ra);
+    soap_sim_result_get(b, &rb);
+    ck_assert(ra.iteration_s == rb.iteration_s);
+    for (int d = 0; d < ra.ndevices; d++) {
+        ck_assert_msg(ra.busy_s[d] == rb.busy_s[d], "step %d device %d: busy %.17g vs %.17g",
+                      step, d, ra.busy_s[d], rb.busy_s[d]);
+        ck_assert_msg(ra.peak_mem[d] == rb.peak_mem[d], "step %d device %d: memory", step, d);
+    }
+    ck_assert(ra.bytes_total == rb.bytes_total);
+    for (int k = 0; k < SOAP_LINK_KIND_COUNT; k++)
+        ck_assert(ra.bytes_by_kind[k] == rb.bytes_by_kind[k]);
+    ck_assert(ra.lb_s == rb.lb_s && ra.critical_path_s == rb.critical_path_s);
+    ck_assert(ra.ntasks == rb.ntasks && ra.nsync == rb.nsync && ra.ncomm == rb.ncomm);
+    /* The schedule's longest path is the iteration time; the bounds are
+     * below it. */
+    ck_assert_msg(ra.critical_path_s == ra.iteration_s, "step %d: critical %.17g, time %.17g",
+                  step, ra.critical_path_s, ra.iteration_s);
+    ck_assert_msg(ra.lb_work_s <= ra.iteration_s && ra.lb_critical_s <= ra.iteration_s &&
+                      ra.lb_link_s <= ra.iteration_s,
+                  "step %d: bounds %g %g %g above time %g", step, ra.lb_work_s,
+                  ra.lb_critical_s, ra.lb_link_s, ra.iteration_s);
+    soap_sim_result_free(&ra);
+    soap_sim_result_free(&rb);
+}
+
+START_TEST(test_delta_equals_full)
+{
+    const delta_case *dc = &cases[_i];
+    clock_t t_start = clock();
+    fixture f;
+    setup(&f, dc);
+    soap_error err;
+    soap_error_clear(&err);
+    double t = soap_sim_full(f.a, f.s, &err);
+    ck_assert_msg(t > 0, "%s", err.msg);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 1000 + (unsigned long)_i);
+    soap_dims_mask mask;
+    ck_assert(soap_dims_mask_parse(dc->dims, &mask, &err) == SOAP_OK);
+    int kept = 0;
+    for (int step = 0; step < STEPS; step++) {
+        int op = (int)gsl_rng_uniform_int(rng, (unsigned long)f.g->nops);
+        soap_config c = soap_config_random(f.g, op, f.m->ndevices, &mask, rng);
+        double before = t;
+        t = soap_sim_delta(f.a, op, &c);
+        ck_assert(t > 0);
+        ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[op], &c));
+        if (gsl_rng_uniform(rng) >= KEEP) {
+            soap_sim_undo(f.a);
+            ck_assert_msg(f.a->iteration_s == before, "step %d: undo gives %.17g, was %.17g",
+                          step, f.a->iteration_s, before);
+            t = before;
+        } else {
+            kept++;
+        }
+        double full = soap_sim_full(f.b, soap_sim_strategy(f.a), &err);
+        ck_assert_msg(full == t, "%s on %s, step %d (op %s): delta %.17g, full %.17g",
+                      dc->model, dc->machine, step, f.g->ops[op].name, t, full);
+        same_timeline(f.a, f.b, step);
+        if (step % 100 == 99)
+            same_results(f.a, f.b, step);
+    }
+    if (getenv("SOAP_TEST_TIMING"))
+        fprintf(stderr, "%s on %s at %d: %d tasks at the end, %.1f s\n", dc->model,
+                dc->machine, dc->ndevices, f.a->norder,
+                (double)(clock() - t_start) / CLOCKS_PER_SEC);
+    ck_assert(kept > STEPS / 5);
+    gsl_rng_free(rng);
+    teardown(&f);
+}
+END_TEST
+
+/* A delta to the config in place and its undo change nothing; soap_sim_full
+ * after deltas starts again from the given strategy. */
+START_TEST(test_delta_edges)
+{
+    fixture f;
+    setup(&f, &cases[6]); /* nmt, allreduce */
+    soap_error err;
+    soap_error_clear(&err);
+    double t0 = soap_sim_full(f.a, f.s, &err);
+    int op = f.g->nops / 2;
+    soap_config same = f.s->configs[op];
+    ck_assert(soap_sim_delta(f.a, op, &same) == t0);
+    soap_sim_undo(f.a);
+    ck_assert(f.a->iteration_s == t0);
+    /* Move one op to another device and back by hand. */
+    soap_config moved = soap_config_single(f.g, op, 3);
+    double t1 = soap_sim_delta(f.a, op, &moved);
+    ck_assert(soap_sim_full(f.b, soap_sim_strategy(f.a), &err) == t1);
+    ck_assert(soap_sim_delta(f.a, op, &same) == t0);
+    /* Undo twice: the second does nothing. */
+    soap_sim_delta(f.a, op, &moved);
+    soap_sim_undo(f.a);
+    soap_sim_undo(f.a);
+    ck_assert(f.a->iteration_s == t0);
+    ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[op], &same));
+    /* Full after deltas. */
+    soap_sim_delta(f.a, op, &moved);
+    ck_assert(soap_sim_full(f.a, f.s, &err) == t0);
+    ck_assert(soap_sim_full(f.b, f.s, &err) == t0);
+    same_timeline(f.a, f.b, -1);
+    teardown(&f);
+}
+END_TEST
+
+Suite *soap_suite_sim_delta(void)
+{
+    Suite *s = suite_create("sim_delta");
+    TCase *tc = tcase_create("random_changes");
+    tcase_add_loop_test(tc, test_delta_equals_full, 0, (int)(sizeof cases / sizeof cases[0]));
+    /* Seconds; the sanitizer build is about ten times slower. */
+    tcase_set_timeout(tc, 900);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("edges");
+    tcase_add_test(tc, test_delta_edges);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    return s;
+}
