@@ -86,8 +86,9 @@ typedef enum sim_kind {
     SIM_GRAD,     /* one hop of a gradient transfer (backward) */
     SIM_SYNC,     /* one hop of a weight-gradient / weight transfer */
     SIM_UPDATE,   /* weight update of one shard on one device */
-    SIM_JOIN,     /* zero-duration join, no resource: a device's gradient of a
-                     shard is ready (allreduce) */
+    SIM_JOIN,     /* zero-duration join, no resource: every replica's gradient
+                     of a shard is ready, or its all-reduce is done
+                     (allreduce) */
     SIM_BARRIER,  /* zero-duration, no resource: all backward tasks done
                      (no_overlap) */
     SIM_KIND_COUNT
@@ -207,8 +208,6 @@ struct soap_sim {
     int *dep_start;            /* per replica index: counting-sort bounds */
     int *dep_list;
     int dep_cap;
-    int *chunk_last;           /* allreduce: last hop of each chunk's chain */
-    int *upd;                  /* allreduce: update task of each replica */
     sim_ivec created, dead, changed;
 
     /* The last delta, until the next one (or a full simulation) commits it:

@@ -15,12 +15,14 @@
  *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
  *    an update task after the bwd tasks that compute the shard's gradient on
  *    that device; ps: each other replica sends its gradient to the first
- *    device, an update there, the updated shard goes back; allreduce: a ring
- *    over the replicas in ascending order, 2(k-1) steps, each moving k chunks
- *    of bytes/k between ring neighbours, step j+1 of a chunk after step j,
- *    then an update per replica. A replica's part starts after its last bwd
- *    task computing that gradient (a zero-duration join for allreduce), or,
- *    with no_overlap, after the barrier that follows every bwd task.
+ *    device, an update there, the updated shard goes back (a replica's part
+ *    starts after its last bwd task computing that gradient); allreduce: a
+ *    ring over the replicas in ascending order, one collective that starts
+ *    when every replica's gradient is ready (a zero-duration join): each
+ *    ring edge moves 2(k-1) chunks of bytes/k, streamed through its route's
+ *    hops (one task per hop, see build_shard), then a join and an update per
+ *    replica. With no_overlap, sync waits for the barrier that follows every
+ *    bwd task instead.
  *    Update: 3 x shard bytes / memory bandwidth + launch overhead (read the
  *    weight and its gradient, write the weight).
  *
@@ -597,42 +599,58 @@ static void build_shard(soap_sim *sim, int w, int si, const soap_shard *sh)
         }
         return;
     }
-    /* Ring all-reduce: joins (step field 0), ring step j as step field j+1,
-     * updates as step field 2k-1. Chunk c moves at step j from replica
-     * (c+j) mod k to the next; steps 0..k-2 reduce (the sender adds its own
-     * gradient, so it waits for it), steps k-1..2k-3 gather. A replica has
-     * every chunk after its arrivals of steps k-2..2k-3. */
-    int join[SOAP_MAX_REPLICAS], upd[SOAP_MAX_REPLICAS], prev[SOAP_MAX_REPLICAS];
-    for (int x = 0; x < k; x++) {
-        join[x] = task_new(sim, group, sim_key_sync(w, si, 0, x), SIM_JOIN, -1, 0);
-        sim_task *t = &sim->tasks[join[x]];
+    /* Ring all-reduce over the replicas in ascending order, as a collective:
+     * it starts when every replica's gradient is ready (a join, step field
+     * 0). Ring edge x (replica x to x+1 mod k) carries 2(k-1) chunks of
+     * bytes/k; the chunks stream through the hops of its route, so each
+     * hop is one task (step field 1, chunk field x) that holds its link for
+     * 2(k-1) (bytes/k / hop bandwidth + route latency): uncontended, the
+     * ring takes 2(k-1) (bytes/k / bottleneck bandwidth + route latency).
+     * The hops of every ring edge run side by side; a second collective
+     * over the same link waits for the first (FIFO), as NCCL's collectives
+     * on one stream do. A join when every hop is done (step field 2), then
+     * an update per replica (step field 3). */
+    int start = task_new(sim, group, sim_key_sync(w, si, 0, 0), SIM_JOIN, -1, 0);
+    int done = task_new(sim, group, sim_key_sync(w, si, 2, 0), SIM_JOIN, -1, 0);
+    for (int j = 0; j < 2; j++) {
+        sim_task *t = &sim->tasks[j == 0 ? start : done];
         t->op = w;
         t->idx = si;
-        t->idx2 = 0;
-        t->input = x;
-        t->dev = D[x];
-        wait_grad(sim, x, join[x]);
-        upd[x] = update_task(sim, group, sim_key_sync(w, si, 2 * k - 1, x), w, si, D[x],
-                             bytes);
-        prev[x] = -1;
+        t->idx2 = j == 0 ? 0 : 2;
+        t->dev = D[0];
     }
-    double chunk = bytes / k;
-    for (int j = 0; j < 2 * (k - 1); j++) {
-        for (int c = 0; c < k; c++) {
-            int from = (c + j) % k, to = (from + 1) % k;
-            chain_id id = {.op = w, .idx = si, .idx2 = j + 1, .input = c};
-            int first;
-            int last = add_chain(sim, group, SIM_SYNC, D[from], D[to], chunk,
-                                 sim_key_sync(w, si, j + 1, c), SIM_KEY_SYNC_HOP_SHIFT, &id,
-                                 prev[c], &first);
-            if (j <= k - 2)
-                edge_add(sim, join[from], first);
-            if (j >= k - 2) {
-                edge_add(sim, last, upd[to]);
-                sim->tasks[last].target = upd[to];
-            }
-            prev[c] = last;
+    for (int x = 0; x < k; x++)
+        wait_grad(sim, x, start);
+    double steps = 2.0 * (k - 1), chunk = bytes / k;
+    for (int x = 0; x < k; x++) {
+        int from = D[x], to = D[(x + 1) % k], len;
+        const soap_hop *hops = soap_machine_route(sim->m, from, to, &len);
+        SOAP_ASSERT(len >= 1 && len < SIM_KEY_MAX_HOPS);
+        double latency = 0;
+        for (int h = 0; h < len; h++)
+            latency += sim->m->links[hops[h].link].latency;
+        for (int h = 0; h < len; h++) {
+            const soap_link *l = &sim->m->links[hops[h].link];
+            uint64_t key = sim_key_sync(w, si, 1, x) | ((uint64_t)h << SIM_KEY_SYNC_HOP_SHIFT);
+            int y = task_new(sim, group, key, SIM_SYNC, hop_res(sim, &hops[h]),
+                             steps * (chunk / l->bandwidth + latency));
+            sim_task *t = &sim->tasks[y];
+            t->op = w;
+            t->idx = si;
+            t->idx2 = 1;
+            t->input = x;
+            t->dev = to;
+            t->link = hops[h].link;
+            t->hop = (uint8_t)h;
+            t->last = (uint8_t)(h == len - 1);
+            t->bytes = steps * chunk;
+            edge_add(sim, start, y);
+            edge_add(sim, y, done);
         }
+    }
+    for (int x = 0; x < k; x++) {
+        int u = update_task(sim, group, sim_key_sync(w, si, 3, x), w, si, D[x], bytes);
+        edge_add(sim, done, u);
     }
 }
 
@@ -721,15 +739,15 @@ void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
             snprintf(buf, len, "%s shard %d %s replica %d hop %d", g->weights[t->op].name,
                      t->idx, t->idx2 == 1 ? "gradient from" : "weights to", t->input, t->hop);
         else
-            snprintf(buf, len, "%s shard %d ring step %d chunk %d hop %d",
-                     g->weights[t->op].name, t->idx, t->idx2 - 1, t->input, t->hop);
+            snprintf(buf, len, "%s shard %d all-reduce ring edge %d hop %d",
+                     g->weights[t->op].name, t->idx, t->input, t->hop);
         break;
     case SIM_UPDATE:
         snprintf(buf, len, "%s shard %d update", g->weights[t->op].name, t->idx);
         break;
     case SIM_JOIN:
-        snprintf(buf, len, "%s shard %d grad ready on %s", g->weights[t->op].name, t->idx,
-                 sim->m->devices[t->dev].name);
+        snprintf(buf, len, "%s shard %d %s", g->weights[t->op].name, t->idx,
+                 t->idx2 == 0 ? "gradients ready" : "all-reduce done");
         break;
     case SIM_BARRIER:
         snprintf(buf, len, "backward done");

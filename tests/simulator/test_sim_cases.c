@@ -4,7 +4,7 @@
  * "Simulator"): a known transfer between two ops on two devices and its
  * gradient back; two transfers contending for one bus and for one link
  * direction of a two-hop route; ring all-reduce (2(k-1) steps of latency +
- * (bytes/k)/bandwidth) and parameter server (gather, update, send back) for
+ * (bytes/k)/bandwidth, also over two-hop routes) and parameter server (gather, update, send back) for
  * k replicas; weight sync overlapping the backward pass or waiting for it
  * (no_overlap); FIFO order on a device by (ready, key); one device running a
  * whole model takes the sum of its task times; and bad input. */
@@ -269,7 +269,7 @@ END_TEST
  * on the first k GPUs of p100x16's first node (all pairs joined by NVLink:
  * 20 GB/s, 1 us). Per replica: x 100 us, fc 200 us + 300 us. The weight has
  * B = 512*1024*4 bytes; update u = 3B / 732 GB/s + 5 us.
- *  allreduce: every ring step moves one chunk over each ring link at once:
+ *  allreduce: each ring link moves 2(k-1) chunks of B/k, all links at once:
  *      sync = 2(k-1) (1 us + (B/k) / 20 GB/s)
  *  ps: the k-1 gathers use distinct links into GPU 0, as do the sends back:
  *      sync = 2 (1 us + B / 20 GB/s)
@@ -308,12 +308,14 @@ START_TEST(test_weight_sync)
     soap_sim_result res;
     soap_sim_result_get(r.sim, &res);
     /* Bytes: ring 2(k-1) steps of k chunks of B/k; ps 2(k-1) copies of B. */
-    double bytes = mode == SOAP_SYNC_ALLREDUCE ? 2.0 * (k - 1) * B : 2.0 * (k - 1) * B;
+    double bytes = 2.0 * (k - 1) * B;
     ck_assert_double_eq_tol(res.bytes_total, bytes, 1e-3);
     ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_NVLINK], bytes, 1e-3);
-    long transfers = mode == SOAP_SYNC_ALLREDUCE ? 2L * (k - 1) * k : 2L * (k - 1);
+    /* Tasks: ring one per ring edge (one hop each) between a start and a
+     * done join, an update per replica; ps one per copy, one update. */
+    long transfers = mode == SOAP_SYNC_ALLREDUCE ? k : 2L * (k - 1);
     long updates = mode == SOAP_SYNC_ALLREDUCE ? k : 1;
-    long joins = mode == SOAP_SYNC_ALLREDUCE ? k : 0;
+    long joins = mode == SOAP_SYNC_ALLREDUCE ? 2 : 0;
     ck_assert_int_eq(res.nsync, transfers + updates + joins);
     ck_assert_int_eq(res.ncompute, 3 * k);
     ck_assert_int_eq(res.ncomm, 0);
@@ -326,20 +328,67 @@ START_TEST(test_weight_sync)
 }
 END_TEST
 
+/* A ring whose edges cross two hops: d0 and d1 joined through switch s,
+ * d0-s at 2 GB/s and 1 us, s-d1 at 1 GB/s and 2 us (route latency 3 us).
+ * x [12,1024] -> fc (to 512, no bias) split 2 ways by sample as above
+ * (x 100 us, fc 200 + 300 us). Each ring edge's 2(k-1) = 2 chunks of B/2
+ * stream through both hops, so the slower hop decides:
+ *   sync = 2 (B/2 / 1 GB/s + 3 us); u = 3B / 1e11 + 1 us;
+ *   time = 600 us + sync + u.
+ * The four link directions are distinct: no contention. */
+START_TEST(test_ring_two_hops)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("dp", 12);
+    int x = add_input(g, "x", 12, 1024);
+    int fc = soap_add_linear(g, "fc", x, 512, 0, -1);
+    soap_machine *m = devices("hops", 2);
+    int sw = soap_machine_add_switch(m, "s");
+    int a[2] = {0, sw}, b[2] = {sw, 1};
+    soap_machine_add_link(m, "a", SOAP_LINK_PCIE, 2e9, 1e-6, a, 2);
+    soap_machine_add_link(m, "b", SOAP_LINK_PCIE, 1e9, 2e-6, b, 2);
+    finish(m);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x] = split0(g, x, 2);
+    s->configs[fc] = split0(g, fc, 2);
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc, &s->configs[fc], 2e-4, 3e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    double B = 512.0 * 1024 * 4;
+    double sync = 2 * (B / 2 / 1e9 + 3e-6), u = 3 * B / G_MEMBW + G_LAUNCH;
+    ck_assert_double_eq_tol(r.t, 6e-4 + sync + u, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    /* Each ring edge moves 2 x B/2 once (bytes_total) over two links. */
+    ck_assert_double_eq_tol(res.bytes_total, 2 * B, 1e-3);
+    ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_PCIE], 4 * B, 1e-3);
+    ck_assert_int_eq(res.nsync, 2 * 2 + 2 + 2); /* 2 edges x 2 hops, 2 joins, 2 updates */
+    ck_assert_double_eq_tol(res.lb_link_s, 2 * (B / 2 / 1e9 + 3e-6), TOL);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
 /* x [8,1000] -> fc1 (to 500) -> fc2 (to 250), all split 2 ways by sample on
  * d0, d1 (one link, 1 GB/s and 10 us each way). Per device: x 100, fc1 200 +
  * 400, fc2 300 + 500 us: fc2's backward ends at T2 = 1100 us, fc1's at T1 =
- * 1500 us. Ring of 2: two steps, one chunk each way per step. fc1.w has 2e6
- * bytes: X1 = 10 us + 1e6 / 1e9 = 1010 us per step; fc2.w 5e5 bytes: X2 =
- * 260 us. Updates u1 = 61 us, u2 = 16 us.
+ * 1500 us. Ring of 2: two steps, one chunk each way per step, so each
+ * direction carries one task of 2 steps. fc1.w has 2e6 bytes: X1 = 10 us +
+ * 1e6 / 1e9 = 1010 us per step; fc2.w 5e5 bytes: X2 = 260 us. Updates u1 =
+ * 61 us, u2 = 16 us.
  *  overlap: fc2's ring runs during fc1's backward, T2 .. T2 + 2 X2 = 1620
  *      us, after T1: fc1's ring waits for the links until then.
  *      time = T2 + 2 X2 + 2 X1 + u1
- *  no_overlap: both rings start at T1. On each direction fc1's first step
- *      goes first (smaller key), then fc2's (ready at T1, before fc1's
- *      second step, ready at T1 + X1), then fc1's second step, then fc2's:
- *      u1 is ready at T1 + 2 X1 + X2 and done long before fc2's last chunk
- *      arrives at T1 + 2 X1 + 2 X2.
+ *  no_overlap: both rings are ready at T1; on each direction fc1's goes
+ *      first (smaller key), T1 .. T1 + 2 X1, then fc2's; u1 is done long
+ *      before fc2's ring ends at T1 + 2 X1 + 2 X2.
  *      time = T1 + 2 X1 + 2 X2 + u2 */
 START_TEST(test_overlap)
 {
@@ -543,6 +592,7 @@ Suite *soap_suite_sim_cases(void)
     tc = tcase_create("weight_sync");
     tcase_add_loop_test(tc, test_weight_sync, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
     tcase_add_loop_test(tc, test_overlap, 0, 2);
+    tcase_add_test(tc, test_ring_two_hops);
     suite_add_tcase(s, tc);
     tc = tcase_create("fifo");
     tcase_add_test(tc, test_fifo);
