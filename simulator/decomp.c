@@ -81,12 +81,21 @@ int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *prod
         /* Walk the box of blocks with the last dim fastest, which visits
          * producer tasks in ascending index order (row-major). */
         for (;;) {
-            int s = 0;
-            for (int d = 0; d < ps->ndims; d++)
-                s = s * producer->degree[d] + idx[d];
-            soap_region sreg = soap_config_task_region(g, pop, producer, s);
+            /* Producer task s's block (soap_config_task_region's formula,
+             * inline: this loop runs once per piece) cut with the need. */
+            int s = 0, empty = 0;
             soap_region inter;
-            if (soap_region_intersect(&need, &sreg, &inter)) {
+            memset(&inter, 0, sizeof inter);
+            inter.ndims = ps->ndims;
+            for (int d = 0; d < ps->ndims; d++) {
+                int k = producer->degree[d];
+                s = s * k + idx[d];
+                int64_t lo = ps->size[d] * idx[d] / k, hi = ps->size[d] * (idx[d] + 1) / k;
+                inter.lo[d] = lo > need.lo[d] ? lo : need.lo[d];
+                inter.hi[d] = hi < need.hi[d] ? hi : need.hi[d];
+                empty |= inter.lo[d] >= inter.hi[d];
+            }
+            if (!empty) {
                 if (n < cap) {
                     out[n].src_task = s;
                     out[n].dst_task = t;
@@ -123,20 +132,30 @@ typedef struct need {
     int device;
 } need;
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorted unique copy in place; returns the new count. */
+/* Sorted unique copy in place; returns the new count. The needs of a
+ * weight repeat few distinct coordinates (every step of a shared LSTM layer
+ * brings the same ones), so each value is looked up by bisection among the
+ * distinct ones kept so far at the front of v and inserted only if new:
+ * O(n log u) for u distinct values instead of sorting all n. */
 static int unique_i64(int64_t *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_i64);
     int m = 0;
-    for (int k = 0; k < n; k++)
-        if (m == 0 || v[m - 1] != v[k])
-            v[m++] = v[k];
+    for (int k = 0; k < n; k++) {
+        int64_t x = v[k];
+        int lo = 0, hi = m;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (v[mid] < x)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < m && v[lo] == x)
+            continue;
+        memmove(&v[lo + 1], &v[lo], (size_t)(m - lo) * sizeof *v); /* m <= k */
+        v[lo] = x;
+        m++;
+    }
     return m;
 }
 
