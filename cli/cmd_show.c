@@ -81,6 +81,9 @@ static void show_json(const soap_graph *g)
         json_object_set_new(op, "dims", dims);
         json_object_set_new(op, "params", json_integer(op_params(g, i)));
         json_object_set_new(op, "fwd_flops", json_real(op_fwd_flops(g, i)));
+        /* The key of the op's rows in a cost table. */
+        char sig[1024];
+        json_object_set_new(op, "signature", json_string(soap_op_signature(g, i, sig, sizeof sig)));
         json_array_append_new(ops, op);
     }
     json_object_set_new(root, "ops", ops);

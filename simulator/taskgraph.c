@@ -385,11 +385,25 @@ void sim_build_compute(soap_sim *sim, int op)
     const soap_op *o = &g->ops[op];
     const soap_config *c = &sim->strat->configs[op];
     int group = sim_group_compute(sim, op);
+    /* The cost of the previous task, reused while the device type and the
+     * block's sizes repeat (equal blocks on one kind of device: most
+     * tasks), which saves the cache's hashing. */
+    const soap_device_type *prev_type = NULL;
+    int64_t prev_size[SOAP_MAX_DIMS] = {0};
+    soap_task_cost tc = {0, 0};
     for (int t = 0; t < c->ntasks; t++) {
         soap_region r = soap_config_task_region(g, op, c, t);
         int dev = c->device[t];
         const soap_device_type *type = &sim->m->types[sim->m->devices[dev].type];
-        soap_task_cost tc = soap_costs_task(sim->costs, g, op, &r, type);
+        int same = type == prev_type;
+        for (int d = 0; d < r.ndims && same; d++)
+            same = r.hi[d] - r.lo[d] == prev_size[d];
+        if (!same) {
+            tc = soap_costs_task(sim->costs, g, op, &r, type);
+            prev_type = type;
+            for (int d = 0; d < r.ndims; d++)
+                prev_size[d] = r.hi[d] - r.lo[d];
+        }
         double bytes = (double)soap_region_volume(&r) * SOAP_ELEM_BYTES;
         int f = task_new(sim, group, sim_key_compute(SIM_PHASE_FWD, op, t), SIM_FWD, dev,
                          tc.fwd_s);

@@ -109,7 +109,7 @@ assert sum(o["params"] for o in d["ops"]) == d["params"]
 assert abs(sum(o["fwd_flops"] for o in d["ops"]) - d["forward_flops"]) <= 1e-9 * d["forward_flops"]
 assert d["backward_flops"] > d["forward_flops"] > 0
 o = d["ops"][0]
-assert set(o) == {"name", "kind", "shape", "dims", "params", "fwd_flops"}, o
+assert set(o) == {"name", "kind", "shape", "dims", "params", "fwd_flops", "signature"}, o
 assert o["kind"] == "input" and o["shape"] == [64, 3, 224, 224], o
 assert o["dims"] == ["sample", "attribute", "attribute", "attribute"], o
 ' "resnet101 JSON: params, sums, first op"
@@ -129,6 +129,8 @@ assert d["batch"] == 32 and d["ops"][0]["shape"] == [32, 1, 28, 28], d["ops"][0]
 c = [o for o in d["ops"] if o["name"] == "conv1"][0]
 # 2 FLOP per multiply-add: 32 samples x 20 x 24 x 24 outputs x 25 taps, plus the bias.
 assert c["fwd_flops"] >= 2 * 32 * 20 * 24 * 24 * 25, c
+# The cost-table key: kind, parameters and input sizes.
+assert c["signature"].startswith("conv2d ") and "[32,1,28,28]" in c["signature"], c
 ' "lenet at batch 32"
 
 run show --model rnnlm --unroll 3 --json
