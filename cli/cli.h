@@ -36,7 +36,8 @@ typedef struct cli_command {
 
 /* The commands, each defined in its file (cmd_*.c); main.c lists them. */
 extern const cli_command cli_cmd_models, cli_cmd_machines, cli_cmd_strategies, cli_cmd_show,
-    cli_cmd_machine, cli_cmd_strategy, cli_cmd_simulate;
+    cli_cmd_machine, cli_cmd_strategy, cli_cmd_simulate, cli_cmd_algos, cli_cmd_search,
+    cli_cmd_check_local;
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -74,6 +75,25 @@ typedef struct cli_options {
  * command's help, CLI_EXIT_USAGE after a message on stderr. */
 int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned allowed,
                       cli_options *o);
+
+/* The options of a command that the shared parser does not know: every
+ * long option of the command, in the order messages list them; `shared`
+ * marks those left for cli_parse_options. */
+typedef struct cli_extra_option {
+    const char *name;
+    int takes_value; /* 0: a flag */
+    int shared;
+} cli_extra_option;
+
+/* Moves the command's own options out of argv: values[k] is the value of
+ * opts[k] ("" for a flag given, NULL when absent); the shared ones stay in
+ * rest[0..*nrest) (rest[0] = argv[0], rest has argc + 1 slots) for
+ * cli_parse_options. Unknown options and stray arguments are reported here,
+ * listing every option of the command. Returns -1 to go on or
+ * CLI_EXIT_USAGE after a message. */
+int cli_split_options(const cli_command *cmd, int argc, char **argv,
+                      const cli_extra_option *opts, int nopts, const char **values,
+                      char **rest, int *nrest);
 
 /* Checks that an option the command needs is there (CLI_EXIT_USAGE with a
  * message if not, -1 if it is). `what` says what the value is. */

@@ -316,3 +316,89 @@ void cli_print_json(FILE *f, json_t *root)
     fputs("\n}\n", f);
     json_decref(root);
 }
+
+/* ------------------------------------------------------------------ */
+/* Options of one command alone                                        */
+/* ------------------------------------------------------------------ */
+/* "--model, --machine, ..." of the table. */
+static void extra_list(const cli_extra_option *opts, int nopts, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int k = 0; k < nopts; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s--%s", k ? ", " : "", opts[k].name);
+    }
+}
+
+int cli_split_options(const cli_command *cmd, int argc, char **argv,
+                      const cli_extra_option *opts, int nopts, const char **values,
+                      char **rest, int *nrest)
+{
+    char list[512];
+    extra_list(opts, nopts, list, sizeof list);
+    int n = 0;
+    for (int k = 0; k < nopts; k++)
+        values[k] = NULL;
+    rest[n++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (arg[0] != '-' || strcmp(arg, "--") == 0) {
+            const char *stray = arg[0] != '-' ? arg : (i + 1 < argc ? argv[i + 1] : NULL);
+            if (stray)
+                return cli_usage_error(cmd, "unexpected argument '%s' (options: %s)", stray,
+                                       list);
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0) {
+            rest[n++] = argv[i];
+            continue;
+        }
+        if (arg[1] != '-')
+            return cli_usage_error(cmd, "unknown option '%s' (options: %s)", arg, list);
+        /* An exact name, or the one option the text abbreviates. */
+        const char *name = arg + 2;
+        size_t len = strcspn(name, "=");
+        int found = -1, matches = 0;
+        for (int k = 0; k < nopts; k++) {
+            if (strncmp(opts[k].name, name, len) != 0)
+                continue;
+            if (opts[k].name[len] == '\0') {
+                found = k;
+                matches = 1;
+                break;
+            }
+            found = k;
+            matches++;
+        }
+        if (matches != 1)
+            return cli_usage_error(cmd, "%s option '%.*s' (options: %s)",
+                                   matches ? "ambiguous" : "unknown", (int)(len + 2), arg,
+                                   list);
+        const cli_extra_option *opt = &opts[found];
+        const char *eq = strchr(arg, '=');
+        if (opt->shared) {
+            rest[n++] = argv[i];
+            if (opt->takes_value && !eq && i + 1 < argc)
+                rest[n++] = argv[++i]; /* the value, even if it looks like an option */
+            continue;
+        }
+        if (!opt->takes_value) {
+            if (eq)
+                return cli_usage_error(cmd, "option --%s takes no value", opt->name);
+            values[found] = "";
+            continue;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "option --%s needs a value", opt->name);
+            value = argv[++i];
+        }
+        if (value[0] == '\0')
+            return cli_usage_error(cmd, "option --%s needs a non-empty value", opt->name);
+        values[found] = value;
+    }
+    rest[n] = NULL;
+    *nrest = n;
+    return -1;
+}

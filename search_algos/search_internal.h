@@ -1,0 +1,59 @@
+/* search_internal.h: what the files of soap_search share (internal): the
+ * space's internals, the clock, the chain runner that mcmc, anneal, greedy
+ * and random are built on, and the algorithms' ops tables.
+ */
+#ifndef SOAP_SEARCH_INTERNAL_H
+#define SOAP_SEARCH_INTERNAL_H
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "soap_search.h"
+
+/* space.c */
+int space_ndevices(const soap_space *s);
+const soap_search_space *space_spec(const soap_space *s);
+int space_vec_tasks(const soap_space *s, int op, int v);
+void space_config_vec(const soap_space *s, int op, int v, soap_config *out);
+/* Device assignments of k tasks the neighbourhood enumerates (all of them
+ * up to SOAP_SEARCH_ALL_ASSIGN, else the contiguous blocks; 1 without
+ * placement freedom), and assignment a of them into c (c->ntasks set). */
+long space_assignments(const soap_space *s, int k);
+void space_assign(const soap_space *s, long a, soap_config *c);
+
+/* Wall clock, seconds (monotonic). */
+double search_now(void);
+
+/* The RNG of chain `chain` of a search seeded `seed`: a mt19937 whose seed
+ * mixes both (so chains differ and the outcome does not depend on which
+ * thread runs which chain). */
+gsl_rng *search_rng_new(unsigned long seed, unsigned long chain);
+
+/* 1 when the strategy the simulator last simulated fits every device's
+ * memory (soap_sim_result over_capacity == 0). */
+int search_sim_fits(soap_sim *sim);
+
+/* Appends a log row (grows the array; called on new bests and every
+ * log_every proposals, not per proposal). */
+void search_log_push(soap_search_log_row **log, long *len, long *cap,
+                     const soap_search_log_row *row);
+
+/* The chain runner (chain.c). A chain starts from initial strategy `index`
+ * with its own RNG; chains run in chain order on up to opt->threads
+ * threads, each thread with its own simulator, and are combined in chain
+ * order into r. */
+typedef enum chain_kind {
+    CHAIN_MCMC,    /* Metropolis-Hastings, exp(-beta * cost) */
+    CHAIN_ANNEAL,  /* the same with a falling temperature */
+    CHAIN_GREEDY,  /* first-improvement hill climbing over the neighbourhood */
+    CHAIN_RANDOM,  /* independent random strategies (full simulations) */
+} chain_kind;
+
+soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
+                              const soap_search_options *o, soap_search_result *r,
+                              soap_error *err);
+
+extern const soap_search_ops search_mcmc, search_random, search_greedy, search_anneal,
+    search_optcnn, search_exhaustive;
+
+#endif

@@ -1,0 +1,245 @@
+/* soap_search.h: the public interface of soap_search, the search algorithms.
+ *
+ * Holds: the search space of a search (which dims may be split, whether
+ * operators may be placed freely), proposals drawn from it, one search
+ * interface (struct soap_search_ops) behind an explicit registry, the inputs
+ * every algorithm gets (graph, machine, simulator, initial strategies,
+ * budget, seed), what it returns (best strategy, statistics, convergence
+ * log), the local-optimality check and the convergence log file.
+ *
+ * Algorithms: mcmc (Metropolis-Hastings, PAPER.md section 3), random,
+ * greedy, anneal, optcnn (dynamic program without inter-operator
+ * concurrency) and exhaustive (branch and bound, tiny cases only).
+ *
+ * Units: seconds (simulated iteration times and wall-clock budgets alike;
+ * which one is meant is said at each field).
+ */
+#ifndef SOAP_SEARCH_H
+#define SOAP_SEARCH_H
+
+#include <signal.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "soap_core.h"
+#include "soap_sim.h"
+#include "soap_strategies.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* The search space                                                    */
+/* ------------------------------------------------------------------ */
+/* Which dim kinds may be split, and whether operators may be placed on any
+ * devices (O = operator parallelism). Text form: letters of "SOAP", e.g.
+ * "SOAP" (everything), "SAP" (no placement freedom: task t of every op runs
+ * on device t, as OptCNN assumes), "S" (sample only: data-parallel-like
+ * searches), "O" (placement only, nothing split). */
+typedef struct soap_search_space {
+    soap_dims_mask dims;
+    int placement; /* 1: devices free; 0: task t on device t */
+} soap_search_space;
+
+soap_search_space soap_search_space_all(void); /* "SOAP" */
+/* Parses letters of S, O, A, P (any case, each at most once); error on
+ * anything else or an empty string. */
+soap_status soap_search_space_parse(const char *s, soap_search_space *out, soap_error *err);
+/* "SOAP", "SAP", ... into buf (>= 5 bytes). */
+char *soap_search_space_str(const soap_search_space *sp, char *buf, size_t len);
+
+/* The candidates of a search space for a graph on n devices, computed once
+ * (the degree vectors of every op), so that drawing a proposal allocates
+ * nothing. */
+typedef struct soap_space soap_space;
+soap_space *soap_space_new(const soap_graph *g, int ndevices, const soap_search_space *sp);
+void soap_space_free(soap_space *s);
+/* Degree vectors of op (product <= ndevices). */
+int soap_space_ndegrees(const soap_space *s, int op);
+/* A uniformly random config of op: degree vector uniform; with placement
+ * freedom, half of the draws put the tasks on a contiguous block of devices
+ * (start uniform) and half on independently uniform devices, so that both
+ * kinds are reachable and likely; without it task t runs on device t. */
+void soap_space_random(const soap_space *s, int op, gsl_rng *rng, soap_config *out);
+/* A strategy with a random config per op (from soap_strategy_new's s). */
+void soap_space_random_strategy(const soap_space *s, gsl_rng *rng, soap_strategy *out);
+
+/* The neighbourhood of a config (the single-operator changes greedy search
+ * and check-local try): every degree vector, each with every device
+ * assignment when there are at most SOAP_SEARCH_ALL_ASSIGN of them, else
+ * every contiguous block of devices; plus every move of one task of the
+ * current config to another device. Without placement freedom: every degree
+ * vector on devices 0..k-1. Iterate with *cursor = 0 first; returns 0 at
+ * the end. */
+#define SOAP_SEARCH_ALL_ASSIGN 256
+typedef struct soap_space_cursor {
+    int vec;        /* degree vector, then nvec = the task-move phase */
+    long assign;    /* assignment index within it */
+} soap_space_cursor;
+int soap_space_neighbour(const soap_space *s, int op, const soap_config *current,
+                         soap_space_cursor *cur, soap_config *out);
+
+/* ------------------------------------------------------------------ */
+/* Inputs and outputs of a search                                      */
+/* ------------------------------------------------------------------ */
+/* What is searched. The simulator (with its costs) is borrowed and left in
+ * an unspecified state; a search with several threads builds one more
+ * simulator (and costs) per extra thread from costs_path and sim_opt,
+ * because soap_costs is not thread-safe. */
+typedef struct soap_search_problem {
+    const soap_graph *g;
+    const soap_machine *m;
+    soap_sim *sim;
+    soap_costs *costs;          /* the costs sim was made with */
+    const char *costs_path;     /* optional: measured table of `costs` (NULL: analytic) */
+    soap_sim_options sim_opt;   /* the options sim was made with */
+    const soap_strategy *const *inits; /* >= 1 initial strategies */
+    const char *const *init_names;     /* optional: names for reports */
+    int ninits;
+} soap_search_problem;
+
+/* One convergence log row: after `proposals` proposals of chain `chain`,
+ * `elapsed_s` wall-clock seconds after the search started. */
+typedef struct soap_search_log_row {
+    double elapsed_s;   /* wall clock */
+    long proposals;     /* of this chain */
+    int chain;
+    double current_s;   /* simulated iteration time of the chain's state */
+    double best_s;      /* best of the chain so far (that fits memory) */
+} soap_search_log_row;
+
+/* Progress, reported now and then to an optional callback (from one
+ * thread at a time). */
+typedef struct soap_search_progress {
+    double elapsed_s;      /* wall clock */
+    long proposals;        /* all chains so far */
+    double best_s;         /* best so far, any chain */
+    int chains_done, chains;
+} soap_search_progress;
+typedef void (*soap_search_progress_fn)(void *ctx, const soap_search_progress *p);
+
+typedef struct soap_search_options {
+    double seconds;        /* wall-clock budget; <= 0: none */
+    long proposals;        /* proposal budget; <= 0: none (mcmc, random and
+                              anneal need one of the two) */
+    unsigned long seed;
+    double beta;           /* mcmc: 1/seconds of simulated time; <= 0: auto =
+                              SOAP_SEARCH_BETA_AUTO / the best initial time */
+    soap_search_space space;
+    int full_sim;          /* 1: full simulation per proposal instead of delta */
+    int allow_over_capacity; /* 1: also return strategies over memory capacity */
+    int threads;           /* chains in parallel; <= 1: one thread */
+    int no_stop_rule;      /* 1: chains run to their budget (no "best not
+                              improved for half the time so far" stop) */
+    long stop_floor;       /* proposals before the stop rule applies (and
+                              never before a tenth of a chain's budget);
+                              <= 0: SOAP_SEARCH_STOP_FLOOR */
+    double anneal_t0, anneal_t1; /* anneal: start and end temperature as a
+                              fraction of the initial time; <= 0: 0.05, 1e-4 */
+    long log_every;        /* a log row every N proposals of a chain (and at
+                              every new best); <= 0: 100 */
+    volatile sig_atomic_t *stop; /* optional: set (to non-zero) to stop soon */
+    soap_search_progress_fn progress; /* optional */
+    void *progress_ctx;
+} soap_search_options;
+
+#define SOAP_SEARCH_BETA_AUTO 100.0  /* a 1% worse proposal kept with e^-1 */
+#define SOAP_SEARCH_STOP_FLOOR 200
+
+/* Options with every default: 0 budgets, seed 0, all of SOAP. */
+soap_search_options soap_search_options_default(void);
+
+typedef struct soap_search_result {
+    soap_strategy *best;   /* owned */
+    double best_s;         /* simulated iteration time of best */
+    int best_fits;         /* 1: no device over its memory capacity */
+    int best_init;         /* index of the initial strategy best comes from
+                              (its chain's start), -1 if none */
+    int found_by_search;   /* 0: best is an initial strategy unchanged */
+    char origin[160];      /* where best came from, in words */
+    double *init_s;        /* simulated time of each initial strategy, owned */
+    int *init_fits;        /* owned */
+    long proposals;        /* all chains */
+    long accepted;
+    long over_capacity;    /* improvements refused for memory */
+    double elapsed_s;      /* wall clock */
+    double beta;           /* mcmc: the beta used, 1/s */
+    int chains;
+    int threads;
+    int interrupted;       /* stopped by opt->stop */
+    int exhausted;         /* exhaustive / optcnn: the whole space was covered */
+    long log_len, log_cap;
+    soap_search_log_row *log; /* in chain order, then time; owned */
+} soap_search_result;
+
+void soap_search_result_free(soap_search_result *r);
+
+/* ------------------------------------------------------------------ */
+/* Algorithms behind one interface                                     */
+/* ------------------------------------------------------------------ */
+typedef struct soap_search_ops {
+    const char *name;
+    const char *description;
+    /* Fills r (zeroed by the caller); r->best may be NULL, or slower than
+     * the initial strategies: soap_search_run settles that. */
+    soap_status (*run)(const soap_search_problem *p, const soap_search_options *o,
+                       soap_search_result *r, soap_error *err);
+} soap_search_ops;
+
+/* The registry, NULL-terminated. */
+const soap_search_ops *const *soap_search_registry(void);
+/* NULL if unknown. */
+const soap_search_ops *soap_search_find(const char *name);
+/* As soap_search_find, but an unknown name is an error that lists the
+ * valid ones. */
+const soap_search_ops *soap_search_lookup(const char *name, soap_error *err);
+
+/* Runs algorithm `ops`: checks the inputs, simulates the initial
+ * strategies, runs the algorithm and returns its best, which is never
+ * slower than the best initial strategy and (unless allow_over_capacity)
+ * never over a device's memory capacity while an initial strategy fits.
+ * r is zeroed first; free it with soap_search_result_free (also after an
+ * error). */
+soap_status soap_search_run(const soap_search_ops *ops, const soap_search_problem *p,
+                            const soap_search_options *o, soap_search_result *r,
+                            soap_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Local optimality                                                    */
+/* ------------------------------------------------------------------ */
+typedef struct soap_local_report {
+    double time_s;          /* of the strategy checked */
+    long tried;             /* single-operator changes simulated */
+    long improving;         /* of those, faster (and fitting memory) */
+    int best_op;            /* the most improving change, -1 if none */
+    soap_config best_config;
+    double best_s;
+} soap_local_report;
+
+/* Tries every change of soap_space_neighbour on every op of s with
+ * sim (delta simulation; sim is left simulating s). A change improves when
+ * it is faster by more than a relative 1e-9 and (unless allow_over_capacity)
+ * fits memory. */
+soap_status soap_search_check_local(soap_sim *sim, const soap_graph *g,
+                                    const soap_machine *m, const soap_strategy *s,
+                                    const soap_search_space *sp, int allow_over_capacity,
+                                    soap_local_report *rep, soap_error *err);
+
+/* 1 when a is faster than b by more than a relative 1e-9 (the
+ * improvement test of every algorithm). */
+int soap_search_improves(double a, double b);
+
+/* ------------------------------------------------------------------ */
+/* Convergence log                                                     */
+/* ------------------------------------------------------------------ */
+/* CSV: '#' provenance lines (each "key: value" of `prov`, NULL-terminated
+ * pairs), then elapsed_s,proposals,chain,current_s,best_s,overall_best_s.
+ * Written atomically. */
+soap_status soap_search_write_log(const soap_search_result *r, const char *const *prov,
+                                  const char *path, soap_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SOAP_SEARCH_H */

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# test_search.sh: end-to-end tests of `soap search`, `soap check-local` and
+# `soap algos`: the text report and the JSON keys, every algorithm on a
+# small case (never slower than data parallelism or the expert strategy),
+# the same seed giving the same strategy file (also with --threads), the
+# strategy file and the convergence log (provenance lines, header, rows),
+# delta and full simulation agreeing, check-local on a searched strategy,
+# Ctrl-C still writing the best so far, and the errors: unknown algorithm,
+# zero / negative / malformed budgets, impossible --dims, bad --threads,
+# --beta and --init.
+#
+# usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
+# Prints one line per failed check and ends with "search: P passed, F failed".
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 <path-to-soap> <tests/data>" >&2
+    exit 2
+fi
+SOAP=$1
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-search-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+rc=0
+what=""
+
+run() {
+    what="soap $*"
+    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+}
+pass() { passed=$((passed + 1)); }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $what: $1"
+    echo "  exit status $rc"
+    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
+    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
+}
+rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
+out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
+fails_with() {
+    local status=$1
+    shift
+    local ok=1
+    [ "$rc" -eq "$status" ] || ok=0
+    [ -s "$TMP/out" ] && ok=0
+    [ -s "$TMP/err" ] || ok=0
+    grep -qv '^soap: ' "$TMP/err" && ok=0
+    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
+    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
+}
+py() {
+    local code=$1 desc=$2
+    shift 2
+    if python3 -c "$code" "$@" <"$TMP/out"; then pass; else fail "check: $desc"; fi
+}
+
+BASE=(--model lenet --machine p100x16 --devices 4 --batch 64)
+JSON_CHECK='
+import json, sys
+r = json.load(sys.stdin)
+algo = sys.argv[1]
+keys = ["best_time_s", "data_time_s", "expert_time_s", "proposals", "proposals_per_s",
+        "algo", "seed", "speedup_over_data", "speedup_over_expert", "acceptance_rate",
+        "origin", "fits_memory", "init_times_s", "elapsed_s", "chains", "threads"]
+missing = [k for k in keys if k not in r]
+assert not missing, missing
+assert r["algo"] == algo, r["algo"]
+inits = min(r["init_times_s"].values())
+assert r["best_time_s"] <= inits, (r["best_time_s"], inits)
+assert r["best_time_s"] <= r["data_time_s"]
+if algo != "exhaustive":
+    assert r["best_time_s"] <= r["expert_time_s"]
+assert abs(r["speedup_over_data"] - r["data_time_s"] / r["best_time_s"]) < 1e-9 * r["speedup_over_data"]
+assert r["proposals"] >= 1 and r["fits_memory"] is True
+assert 0 <= r["acceptance_rate"] <= 1
+'
+
+# ---------------------------------------------------------------- help, algos
+run search --help
+rc_is 0
+out_has "usage: soap search --model M"
+run algos
+rc_is 0
+for a in mcmc random greedy anneal optcnn exhaustive; do out_has "$a"; done
+run --help
+out_has "soap search"
+out_has "soap check-local"
+
+# ---------------------------------------------------------------- text report
+run search "${BASE[@]}" --budget 2000 --seed 1 --out "$TMP/best.json" --log "$TMP/log.csv"
+rc_is 0
+for s in "best iteration time:" "data parallelism:" "expert strategy:" "speedup" \
+    "proposals:" "accepted" "found by:" "best strategy:" "convergence log:"; do
+    out_has "$s"
+done
+[ -s "$TMP/best.json" ] && pass || fail "no strategy file"
+if grep -q '^# seed: 1' "$TMP/log.csv" && grep -q '^# model: lenet' "$TMP/log.csv" &&
+    grep -q '^# commit: ' "$TMP/log.csv" && grep -q '^# date: ' "$TMP/log.csv" &&
+    grep -q '^elapsed_s,proposals,chain,current_s,best_s,overall_best_s$' "$TMP/log.csv" &&
+    [ "$(grep -cv '^#' "$TMP/log.csv")" -gt 5 ]; then pass; else fail "log file"; fi
+# The strategy file simulates to the reported time.
+run search "${BASE[@]}" --budget 2000 --seed 1 --json
+cp "$TMP/out" "$TMP/first.json"
+run simulate "${BASE[@]}" --strategy "$TMP/best.json" --json
+py 'import json,sys; a=json.load(sys.stdin); b=json.load(open(sys.argv[1])); assert a["iteration_time_s"]==b["best_time_s"], (a["iteration_time_s"], b["best_time_s"])' \
+    "the strategy file has the reported time" "$TMP/first.json"
+
+# ---------------------------------------------------------------- every algorithm
+for a in mcmc random greedy anneal optcnn; do
+    run search "${BASE[@]}" --algo "$a" --budget 1500 --seed 2 --json
+    rc_is 0
+    py "$JSON_CHECK" "$a report" "$a"
+done
+run search "${BASE[@]}" --algo exhaustive --dims S --init data --json
+rc_is 0
+py "$JSON_CHECK" "exhaustive report" exhaustive
+py 'import json,sys; r=json.load(sys.stdin); assert r["exhausted"] and r["best_time_s"] < r["data_time_s"], r' \
+    "exhaustive covers lenet --dims S and beats data"
+cp "$TMP/out" "$TMP/exhaustive.json"
+run search "${BASE[@]}" --algo mcmc --dims S --init data --budget 2000 --no-stop-rule --seed 1 --json
+py 'import json,sys; r=json.load(sys.stdin); e=json.load(open(sys.argv[1])); assert r["best_time_s"]==e["best_time_s"], (r["best_time_s"], e["best_time_s"])' \
+    "mcmc reaches the exhaustive optimum" "$TMP/exhaustive.json"
+
+# ---------------------------------------------------------------- reproducible
+run search --model rnnlm --unroll 4 --machine p100x16 --devices 4 --batch 64 --budget 3000 \
+    --seed 7 --out "$TMP/a.json" --quiet
+rc_is 0
+run search --model rnnlm --unroll 4 --machine p100x16 --devices 4 --batch 64 --budget 3000 \
+    --seed 7 --out "$TMP/b.json" --threads 3 --quiet
+rc_is 0
+if cmp -s "$TMP/a.json" "$TMP/b.json"; then pass; else what="--threads 3"; fail "strategy differs from one thread"; fi
+run search --model rnnlm --unroll 4 --machine p100x16 --devices 4 --batch 64 --budget 3000 \
+    --seed 7 --out "$TMP/c.json" --full-sim --quiet
+rc_is 0
+if cmp -s "$TMP/a.json" "$TMP/c.json"; then pass; else what="--full-sim"; fail "strategy differs from delta"; fi
+
+# ---------------------------------------------------------------- check-local
+run search "${BASE[@]}" --algo greedy --init data --out "$TMP/greedy.json" --budget 1000000
+rc_is 0
+run check-local "${BASE[@]}" --strategy "$TMP/greedy.json" --json
+rc_is 0
+py 'import json,sys; r=json.load(sys.stdin); assert r["local_optimum"] is True and r["tried"] > 0 and r["improving"] == 0, r' \
+    "a greedy strategy is a local optimum"
+run check-local "${BASE[@]}" --strategy random --seed 3
+rc_is 0
+out_has "local optimum: no"
+run check-local "${BASE[@]}" --strategy "$TMP/greedy.json"
+out_has "local optimum: yes"
+
+# ---------------------------------------------------------------- Ctrl-C
+"$SOAP" search --model inception_v3 --machine p100x16 --devices 4 --budget 60s \
+    --no-stop-rule --out "$TMP/int.json" --json >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+what="search interrupted by SIGINT"
+rc_is 130
+py 'import json,sys; r=json.load(sys.stdin); assert r["interrupted"] is True and r["elapsed_s"] < 30, r' \
+    "interrupted report"
+if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/int.json"; then pass; else
+    fail "no strategy file after Ctrl-C"; fi
+
+# ---------------------------------------------------------------- errors
+run search "${BASE[@]}" --algo hillclimb
+fails_with 1 "unknown search algorithm 'hillclimb'" "mcmc" "exhaustive"
+for b in 0 0s -5 -1s 10x abc "" 5,6 1s,2s ,5; do
+    run search "${BASE[@]}" --budget "$b"
+    if [ -z "$b" ]; then fails_with 2 "--budget needs a non-empty value"; else
+        fails_with 2 "--budget" "expected a positive number"; fi
+done
+for d in X SOAPX SS ""; do
+    run search "${BASE[@]}" --dims "$d"
+    if [ -z "$d" ]; then fails_with 2 "--dims needs a non-empty value"; else
+        fails_with 2 "--dims" "expected one or more of the letters"; fi
+done
+run check-local "${BASE[@]}" --strategy data --dims Q
+fails_with 2 "--dims" "expected one or more of the letters"
+run search "${BASE[@]}" --threads 0
+fails_with 2 "--threads '0'" "expected an integer"
+run search "${BASE[@]}" --beta -1
+fails_with 2 "--beta '-1'" "expected a positive number"
+run search "${BASE[@]}" --init nosuch
+fails_with 1 "nosuch"
+run search "${BASE[@]}" --init random:0
+fails_with 2 "--init"
+run search "${BASE[@]}" --frobnicate
+fails_with 2 "unknown option '--frobnicate'" "--algo" "--budget"
+run search --machine p100x16
+fails_with 2 "--model is required"
+run check-local "${BASE[@]}"
+fails_with 2 "--strategy is required"
+run search --model lenet --machine p100x16 --devices 16 --algo exhaustive
+fails_with 1 "exhaustive" "expected at most"
+
+echo "search: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

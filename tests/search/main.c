@@ -1,0 +1,19 @@
+/* Test runner of soap_search: the search space and proposals, the registry
+ * and the common guarantees of every algorithm (reproducible from the seed,
+ * with threads too; never slower than the initial strategies; memory),
+ * mcmc with delta against full simulation, exhaustive search on tiny cases
+ * against brute force, local optimality, the convergence log. */
+#include "test_main.h"
+
+#define SUITES(X) X(search_space) X(search_algos) X(search_exact)
+#define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
+SUITES(DECL)
+#define FN(n) soap_suite_##n,
+#define NAME(n) #n,
+
+int main(void)
+{
+    const soap_suite_fn suites[] = {SUITES(FN)};
+    const char *const names[] = {SUITES(NAME)};
+    return soap_test_run(suites, names, (int)(sizeof suites / sizeof suites[0]));
+}
