@@ -55,3 +55,26 @@ for s in "${sims[@]}"; do
 done
 echo "  (speedup over data; time/bound = iteration time over the largest lower bound)"
 echo "simulation results: $out/*.sim.json"
+
+# ---------------------------------------------------------------- search
+# A short MCMC search (SOAP_DEMO_SEARCH_* to change it), compared with data
+# parallelism and the expert strategy; the best strategy file, the
+# convergence log and its figure (plots/convergence.gp) go to $out/.
+smodel=${SOAP_DEMO_SEARCH_MODEL:-rnnlm}
+sunroll=${SOAP_DEMO_SEARCH_UNROLL:-10}
+sdevices=${SOAP_DEMO_SEARCH_DEVICES:-4}
+sbudget=${SOAP_DEMO_SEARCH_BUDGET:-20s}
+sbase=$out/search-$smodel-$machine-$sdevices
+echo
+echo "== search: mcmc for $smodel (unroll $sunroll) on $sdevices devices of $machine, budget $sbudget"
+SOAP_COMMIT=$(git -C "$(dirname "$0")/.." rev-parse --short HEAD 2>/dev/null || echo unknown) \
+  "$soap" search --model "$smodel" --unroll "$sunroll" --machine "$machine" \
+  --devices "$sdevices" --algo mcmc --budget "$sbudget" --seed 1 --threads 2 \
+  --out "$sbase-best.json" --log "$sbase-log.csv"
+if command -v gnuplot >/dev/null; then
+  gnuplot -e "in='$sbase-log.csv'; out='$sbase-convergence.png'; title='mcmc, $smodel on $sdevices x $machine'" \
+    "$(dirname "$0")/../plots/convergence.gp"
+  echo "convergence figure: $sbase-convergence.png"
+else
+  echo "(gnuplot not found: no convergence figure)"
+fi
