@@ -53,6 +53,7 @@ enum cli_option_bits {
     CLI_OPT_STRATEGY = 1u << 6,
     CLI_OPT_SEED = 1u << 7,
     CLI_OPT_OUT = 1u << 8,
+    CLI_OPT_SCALE = 1u << 9, /* --scale full|tiny, for built-in models */
 };
 
 /* Parsed options; absent ones are NULL / 0 with their *_set flag 0. */
@@ -66,7 +67,8 @@ typedef struct cli_options {
     int devices;          /* >= 1 */
     unsigned long seed;
     int json;             /* 1: JSON on stdout */
-    int batch_set, unroll_set, devices_set, seed_set;
+    int tiny;             /* 1: --scale tiny (built-in models' small variants) */
+    int batch_set, unroll_set, devices_set, seed_set, scale_set;
     int help;             /* --help / -h was given */
 } cli_options;
 
@@ -127,9 +129,10 @@ int cli_fail(const soap_error *err);
 /* The machine of --machine, narrowed to --devices. NULL after a message. */
 soap_machine *cli_load_machine(const cli_options *o);
 
-/* The model of --model with batch --batch (default: default_batch) and
- * --unroll (default 40). A model file keeps its own batch; an explicit
- * --batch with a file gets a note. NULL after a message. */
+/* The model of --model with batch --batch (default: default_batch),
+ * --unroll (default 40; with --scale tiny the tiny default, 4) and --scale.
+ * A model file keeps its own batch and sizes; an explicit --batch or
+ * --scale tiny with a file gets a note. NULL after a message. */
 soap_graph *cli_load_model(const cli_options *o, int64_t default_batch);
 
 /* ------------------------------------------------------------------ */

@@ -57,6 +57,7 @@ enum {
     OPT_STRATEGY,
     OPT_SEED,
     OPT_OUT,
+    OPT_SCALE,
 };
 
 typedef struct option_spec {
@@ -75,6 +76,7 @@ static const option_spec option_table[] = {
     {CLI_OPT_STRATEGY, {"strategy", required_argument, NULL, OPT_STRATEGY}, "NAME|FILE"},
     {CLI_OPT_SEED, {"seed", required_argument, NULL, OPT_SEED}, "S"},
     {CLI_OPT_OUT, {"out", required_argument, NULL, OPT_OUT}, "FILE"},
+    {CLI_OPT_SCALE, {"scale", required_argument, NULL, OPT_SCALE}, "full|tiny"},
 };
 #define NOPTIONS ((int)(sizeof option_table / sizeof option_table[0]))
 
@@ -160,6 +162,12 @@ int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned al
         case OPT_STRATEGY: o->strategy = optarg; break;
         case OPT_OUT: o->out = optarg; break;
         case OPT_JSON: o->json = 1; break;
+        case OPT_SCALE:
+            if (strcmp(optarg, "full") != 0 && strcmp(optarg, "tiny") != 0)
+                return cli_usage_error(cmd, "--scale '%s': expected full or tiny", optarg);
+            o->tiny = strcmp(optarg, "tiny") == 0;
+            o->scale_set = 1;
+            break;
         case OPT_DEVICES:
             rc = parse_integer(cmd, "devices", optarg, 1, SOAP_MAX_DEVICES, &v);
             o->devices = (int)v;
@@ -232,7 +240,9 @@ soap_graph *cli_load_model(const cli_options *o, int64_t default_batch)
     soap_model_options opt;
     memset(&opt, 0, sizeof opt);
     opt.batch = o->batch_set ? o->batch : default_batch;
-    opt.unroll = o->unroll_set ? o->unroll : CLI_DEFAULT_UNROLL;
+    opt.tiny = o->tiny;
+    /* Unset with tiny: 0, the builders' tiny default (4 steps). */
+    opt.unroll = o->unroll_set ? o->unroll : (o->tiny ? 0 : CLI_DEFAULT_UNROLL);
     soap_error err;
     soap_error_clear(&err);
     soap_graph *g = soap_model_load(o->model, &opt, &err);
@@ -244,6 +254,10 @@ soap_graph *cli_load_model(const cli_options *o, int64_t default_batch)
         cli_message("note: --batch applies to built-in models; model file %s keeps its own "
                     "batch %lld",
                     o->model, (long long)g->batch);
+    if (!soap_model_find(o->model) && o->tiny)
+        cli_message("note: --scale applies to built-in models; model file %s keeps its own "
+                    "sizes",
+                    o->model);
     return g;
 }
 

@@ -94,7 +94,9 @@ static int run_show(int argc, char **argv)
 {
     cli_options o;
     int rc = cli_parse_options(&cli_cmd_show, argc, argv,
-                               CLI_OPT_MODEL | CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_JSON, &o);
+                               CLI_OPT_MODEL | CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
+                                   CLI_OPT_JSON,
+                               &o);
     if (rc >= 0)
         return rc;
     rc = cli_require(&cli_cmd_show, o.model, "--model",
@@ -116,7 +118,7 @@ const cli_command cli_cmd_show = {
     .name = "show",
     .summary = "the operators of a model: shapes, parameters, FLOP",
     .usage =
-        "usage: soap show --model M [--batch B] [--unroll T] [--json]\n"
+        "usage: soap show --model M [--batch B] [--unroll T] [--scale full|tiny] [--json]\n"
         "  Lists the operators of model M (a built-in name or a model file): name, kind,\n"
         "  output shape with the kind of each dim ([64s,96p,55a,55a]: s sample,\n"
         "  a attribute, p parameter, n none), parameters and forward FLOP; then the\n"
@@ -124,7 +126,10 @@ const cli_command cli_cmd_show = {
         "  --model M     built-in model (see 'soap models') or model file (JSON)\n"
         "  --batch B     samples per iteration for built-in models (default 64);\n"
         "                a model file has its own\n"
-        "  --unroll T    steps of the recurrent models (default 40)\n"
+        "  --unroll T    steps of the recurrent models (default 40; tiny 4)\n"
+        "  --scale S     full (default) or tiny: the built-in model's small variant\n"
+        "                (same operators, fewer channels, smaller images and\n"
+        "                vocabularies); a model file has its own sizes\n"
         "  --json        JSON on stdout: {\"model\", \"batch\", \"params\", "
         "\"forward_flops\",\n"
         "                \"backward_flops\", \"ops\": [{\"name\", \"kind\", \"shape\", "

@@ -45,6 +45,7 @@ static const sim_option sim_options[] = {
     {"devices", 1, OWN_NONE},
     {"batch", 1, OWN_NONE},
     {"unroll", 1, OWN_NONE},
+    {"scale", 1, OWN_NONE},
     {"strategy", 1, OWN_NONE},
     {"seed", 1, OWN_NONE},
     {"json", 0, OWN_NONE},
@@ -362,8 +363,8 @@ static int run_simulate(int argc, char **argv)
     if (rc < 0)
         rc = cli_parse_options(cmd, nrest, rest,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
-                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_STRATEGY |
-                                   CLI_OPT_SEED | CLI_OPT_JSON,
+                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
+                                   CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON,
                                &o);
     free(rest); /* o points into argv, not into rest */
     if (rc < 0)
@@ -473,9 +474,9 @@ const cli_command cli_cmd_simulate = {
     .summary = "simulate one training iteration of a strategy: time, memory, traffic",
     .usage =
         "usage: soap simulate --model M --machine X --strategy NAME|FILE [--devices n]\n"
-        "                     [--batch B] [--unroll T] [--seed S] [--costs FILE]\n"
-        "                     [--sync ps|allreduce] [--no-overlap] [--json]\n"
-        "                     [--trace FILE] [--dot FILE]\n"
+        "                     [--batch B] [--unroll T] [--scale full|tiny] [--seed S]\n"
+        "                     [--costs FILE] [--sync ps|allreduce] [--no-overlap]\n"
+        "                     [--json] [--trace FILE] [--dot FILE]\n"
         "  Simulates one training iteration (forward, backward, weight sync) of model M\n"
         "  on machine X under the built-in strategy NAME or a strategy file, and prints\n"
         "  the iteration time, throughput, per-device busy time and peak memory (devices\n"
@@ -488,7 +489,8 @@ const cli_command cli_cmd_simulate = {
         "  --devices n      keep only the first n devices of the machine\n"
         "  --batch B        samples per iteration for built-in models (default 64 per\n"
         "                   device)\n"
-        "  --unroll T       steps of the recurrent models (default 40)\n"
+        "  --unroll T       steps of the recurrent models (default 40; tiny 4)\n"
+        "  --scale S        full (default) or tiny: the built-in model's small variant\n"
         "  --seed S         seed of the random strategy (default 0)\n"
         "  --costs FILE     measured cost table (CSV, from 'soap profile'); tasks it\n"
         "                   lacks use the analytic model (default: analytic only)\n"

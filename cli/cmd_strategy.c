@@ -106,8 +106,8 @@ static int run_strategy(int argc, char **argv)
     cli_options o;
     int rc = cli_parse_options(cmd, argc, argv,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES | CLI_OPT_BATCH |
-                                   CLI_OPT_UNROLL | CLI_OPT_STRATEGY | CLI_OPT_SEED |
-                                   CLI_OPT_OUT,
+                                   CLI_OPT_UNROLL | CLI_OPT_SCALE | CLI_OPT_STRATEGY |
+                                   CLI_OPT_SEED | CLI_OPT_OUT,
                                &o);
     if (rc < 0)
         rc = cli_require(cmd, o.model, "--model",
@@ -159,7 +159,8 @@ const cli_command cli_cmd_strategy = {
     .summary = "build or read a strategy, check it, summarize it, write it",
     .usage =
         "usage: soap strategy --model M --machine X --strategy NAME|FILE [--devices n]\n"
-        "                     [--batch B] [--unroll T] [--seed S] [--out FILE]\n"
+        "                     [--batch B] [--unroll T] [--scale full|tiny] [--seed S]\n"
+        "                     [--out FILE]\n"
         "  Builds the built-in strategy NAME (see 'soap strategies') or reads a strategy\n"
         "  file for model M on machine X, checks it against both (a file made for\n"
         "  another model or machine is refused), prints the ops per degree pattern and\n"
@@ -168,7 +169,8 @@ const cli_command cli_cmd_strategy = {
         "  --machine X   preset or machine file\n"
         "  --devices n   keep only the first n devices of the machine\n"
         "  --batch B     samples per iteration for built-in models (default 64 per device)\n"
-        "  --unroll T    steps of the recurrent models (default 40)\n"
+        "  --unroll T    steps of the recurrent models (default 40; tiny 4)\n"
+        "  --scale S     full (default) or tiny: the built-in model's small variant\n"
         "  --seed S      seed of the random strategy (default 0)\n"
         "  --out FILE    write the strategy (JSON)\n",
     .run = run_strategy,

@@ -459,10 +459,20 @@ uint64_t soap_machine_fingerprint(const soap_machine *m);
 /* ------------------------------------------------------------------ */
 typedef struct soap_model_options {
     int64_t batch;   /* N; <= 0: the model's default (64) */
-    int unroll;      /* RNN steps T; <= 0: 40 */
-    int layers;      /* transformer layers; <= 0: 12 */
-    int seq_len;     /* transformer sequence length; <= 0: 128 */
+    int unroll;      /* RNN steps T; <= 0: 40 (tiny: 4) */
+    int layers;      /* transformer layers; <= 0: 12 (tiny: 2) */
+    int seq_len;     /* transformer sequence length; <= 0: 128 (tiny: 8) */
+    int tiny;        /* 1: the small variant (fewer channels, smaller images, shorter
+                      * sequences, smaller vocabularies); 0: the published sizes */
 } soap_model_options;
+
+/* The tiny variant of a model has the same ops, names and wiring as the full
+ * one at the same unroll / layers (only widths, image sizes and vocabularies
+ * shrink; each model file's opening comment gives its tiny sizes), so that a
+ * CPU executor can run real training steps of every model in tests: at batch 8
+ * one forward + backward is a few tens of MFLOP at most and the parameters
+ * stay under 1e6. The graph keeps the model's name; its fingerprint differs
+ * (the shapes do). */
 
 typedef struct soap_model_info {
     const char *name;

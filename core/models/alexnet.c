@@ -9,6 +9,11 @@
  * left out (no op; it does not change shapes or parameters).
  * Published figures (torchvision): 61,100,840 parameters; 0.71 GFLOPS
  * (i.e. about 0.714e9 multiply-adds) per sample.
+ * Tiny (opt->tiny): the same layers on 63x63 images, the smallest size that
+ * still leaves pool5 one pixel (conv1 15x15, pool1 7, pool2 3, pool5 1, so
+ * flatten = conv5's channels), convs 8, 24, 48, 32, 32 channels (1/8),
+ * fc6/fc7 128 and fc8 10 classes: 63,282 parameters, about 1.21e6
+ * multiply-adds per sample (19.5e6 forward FLOP at batch 8).
  */
 #include "models_internal.h"
 
@@ -23,23 +28,27 @@ static int conv_relu(soap_graph *g, const char *name, int in, int64_t c, int k, 
 soap_graph *soap_model_build_alexnet(const soap_model_options *opt)
 {
     const int64_t n = soap_model_batch(opt);
+    const int tiny = soap_model_tiny(opt);
+    const int64_t side = tiny ? 63 : 224, hidden = tiny ? 128 : 4096;
+#define C(c) soap_model_width(opt, c, 8, 4)
     soap_graph *g = soap_graph_new("alexnet", n);
-    const int64_t image[4] = {n, 3, 224, 224};
+    const int64_t image[4] = {n, 3, side, side};
     int x = soap_add_input(g, "data", 4, image, NULL, 0);
-    x = conv_relu(g, "conv1", x, 64, 11, 4, 2);
+    x = conv_relu(g, "conv1", x, C(64), 11, 4, 2);
     x = soap_add_pool2d(g, "pool1", x, SOAP_POOL_MAX, 3, 3, 2, 2, 0, 0);
-    x = conv_relu(g, "conv2", x, 192, 5, 1, 2);
+    x = conv_relu(g, "conv2", x, C(192), 5, 1, 2);
     x = soap_add_pool2d(g, "pool2", x, SOAP_POOL_MAX, 3, 3, 2, 2, 0, 0);
-    x = conv_relu(g, "conv3", x, 384, 3, 1, 1);
-    x = conv_relu(g, "conv4", x, 256, 3, 1, 1);
-    x = conv_relu(g, "conv5", x, 256, 3, 1, 1);
+    x = conv_relu(g, "conv3", x, C(384), 3, 1, 1);
+    x = conv_relu(g, "conv4", x, C(256), 3, 1, 1);
+    x = conv_relu(g, "conv5", x, C(256), 3, 1, 1);
+#undef C
     x = soap_add_pool2d(g, "pool5", x, SOAP_POOL_MAX, 3, 3, 2, 2, 0, 0);
     x = soap_add_flatten(g, "flatten", x);
-    x = soap_add_linear(g, "fc6", x, 4096, 1, -1);
+    x = soap_add_linear(g, "fc6", x, hidden, 1, -1);
     x = soap_add_unary(g, "fc6.relu", x, SOAP_UNARY_RELU);
-    x = soap_add_linear(g, "fc7", x, 4096, 1, -1);
+    x = soap_add_linear(g, "fc7", x, hidden, 1, -1);
     x = soap_add_unary(g, "fc7.relu", x, SOAP_UNARY_RELU);
-    x = soap_add_linear(g, "fc8", x, 1000, 1, -1);
+    x = soap_add_linear(g, "fc8", x, tiny ? 10 : 1000, 1, -1);
     soap_add_softmax_ce(g, "loss", x);
     return g;
 }

@@ -1,6 +1,7 @@
 /* models_internal.h: what the built-in model files of core/models/ share
  * (internal to soap_core): their build functions, listed by registry.c, and
- * small helpers for option defaults and op names.
+ * small helpers for option defaults (full and tiny), tiny widths and op
+ * names.
  */
 #ifndef SOAP_MODELS_INTERNAL_H
 #define SOAP_MODELS_INTERNAL_H
@@ -15,6 +16,10 @@
 #define SOAP_MODEL_DEFAULT_UNROLL 40
 #define SOAP_MODEL_DEFAULT_LAYERS 12
 #define SOAP_MODEL_DEFAULT_SEQ_LEN 128
+/* Defaults of the tiny variants (opt->tiny). */
+#define SOAP_MODEL_TINY_UNROLL 4
+#define SOAP_MODEL_TINY_LAYERS 2
+#define SOAP_MODEL_TINY_SEQ_LEN 8
 
 /* One build function per model file. `opt` may be NULL (all defaults). */
 soap_graph *soap_model_build_lenet(const soap_model_options *opt);
@@ -31,19 +36,42 @@ static inline int64_t soap_model_batch(const soap_model_options *opt)
     return (opt && opt->batch > 0) ? opt->batch : SOAP_MODEL_DEFAULT_BATCH;
 }
 
+/* 1: build the small variant (opt->tiny). */
+static inline int soap_model_tiny(const soap_model_options *opt)
+{
+    return opt && opt->tiny;
+}
+
 static inline int soap_model_unroll(const soap_model_options *opt)
 {
-    return (opt && opt->unroll > 0) ? opt->unroll : SOAP_MODEL_DEFAULT_UNROLL;
+    if (opt && opt->unroll > 0)
+        return opt->unroll;
+    return soap_model_tiny(opt) ? SOAP_MODEL_TINY_UNROLL : SOAP_MODEL_DEFAULT_UNROLL;
 }
 
 static inline int soap_model_layers(const soap_model_options *opt)
 {
-    return (opt && opt->layers > 0) ? opt->layers : SOAP_MODEL_DEFAULT_LAYERS;
+    if (opt && opt->layers > 0)
+        return opt->layers;
+    return soap_model_tiny(opt) ? SOAP_MODEL_TINY_LAYERS : SOAP_MODEL_DEFAULT_LAYERS;
 }
 
 static inline int soap_model_seq_len(const soap_model_options *opt)
 {
-    return (opt && opt->seq_len > 0) ? opt->seq_len : SOAP_MODEL_DEFAULT_SEQ_LEN;
+    if (opt && opt->seq_len > 0)
+        return opt->seq_len;
+    return soap_model_tiny(opt) ? SOAP_MODEL_TINY_SEQ_LEN : SOAP_MODEL_DEFAULT_SEQ_LEN;
+}
+
+/* A channel count of the tiny variant: c / div, at least `floor` (so that
+ * every layer keeps a few channels); c itself in the full model. */
+static inline int64_t soap_model_width(const soap_model_options *opt, int64_t c, int64_t div,
+                                       int64_t floor)
+{
+    if (!soap_model_tiny(opt))
+        return c;
+    int64_t w = c / div;
+    return w < floor ? floor : w;
 }
 
 /* A stack of LSTM layers unrolled over time (lstm_stack.c), shared by

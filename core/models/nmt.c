@@ -21,6 +21,10 @@
  * x 8,392,704 + attention 2,097,152 + projection 32,800,000 = 167,574,784
  * (GNMT's published 8-layer, 1,024-unit model is about 2.8e8 with its
  * bidirectional first layer and 32k wordpieces; this one has 4+4 layers).
+ * Tiny (opt->tiny): the same 4+4 layers, attention and projection with V =
+ * 64, E = 16, hidden 32 and T = 4 unless opt->unroll says otherwise: 2 x 1,024
+ * + 2 x (6,272 + 3 x 8,320) + attention 2,048 + projection 2,112 = 68,672
+ * parameters.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,9 @@
 #define NMT_EMBED 1024
 #define NMT_HIDDEN 1024
 #define NMT_LAYERS 4
+#define NMT_TINY_VOCAB 64
+#define NMT_TINY_EMBED 16
+#define NMT_TINY_HIDDEN 32
 
 /* Attention of decoder step t; shares the weights of `share` (-1: own). Not
  * a soap_add_attention call since that builder has no sharing argument. */
@@ -61,28 +68,31 @@ soap_graph *soap_model_build_nmt(const soap_model_options *opt)
     const int64_t n = soap_model_batch(opt);
     const int steps = soap_model_unroll(opt);
     const int top_layer = 2 * NMT_LAYERS - 1;
+    const int tiny = soap_model_tiny(opt);
+    const int64_t vocab = tiny ? NMT_TINY_VOCAB : NMT_VOCAB;
+    const int64_t embed = tiny ? NMT_TINY_EMBED : NMT_EMBED;
+    const int64_t hidden = tiny ? NMT_TINY_HIDDEN : NMT_HIDDEN;
     soap_graph *g = soap_graph_new("nmt", n);
     int *memory = soap_xmalloc((size_t)steps * sizeof *memory);
 
     soap_model_lstm_stack enc;
-    soap_model_lstm_stack_init(&enc, "enc.", NMT_LAYERS, NMT_HIDDEN, 0);
+    soap_model_lstm_stack_init(&enc, "enc.", NMT_LAYERS, hidden, 0);
     int table = -1;
     for (int t = 0; t < steps; t++) {
-        int e = soap_model_token_step(g, "enc.", t, NMT_VOCAB, NMT_EMBED, table, 0);
+        int e = soap_model_token_step(g, "enc.", t, vocab, embed, table, 0);
         if (table < 0)
             table = e;
         memory[t] = soap_model_lstm_stack_step(g, &enc, t, e);
     }
 
     soap_model_lstm_stack dec;
-    soap_model_lstm_stack_init(&dec, "dec.", NMT_LAYERS, NMT_HIDDEN, NMT_LAYERS);
+    soap_model_lstm_stack_init(&dec, "dec.", NMT_LAYERS, hidden, NMT_LAYERS);
     for (int l = 0; l < NMT_LAYERS; l++)
         dec.state[l] = enc.state[l];
     char nm[SOAP_NAME_MAX];
     int dec_table = -1, attn = -1, proj = -1;
     for (int t = 0; t < steps; t++) {
-        int e = soap_model_token_step(g, "dec.", t, NMT_VOCAB, NMT_EMBED, dec_table,
-                                      NMT_LAYERS);
+        int e = soap_model_token_step(g, "dec.", t, vocab, embed, dec_table, NMT_LAYERS);
         if (dec_table < 0)
             dec_table = e;
         int top = soap_model_lstm_stack_step(g, &dec, t, e);
@@ -90,8 +100,7 @@ soap_graph *soap_model_build_nmt(const soap_model_options *opt)
         soap_graph_set_layer(g, a, top_layer);
         if (attn < 0)
             attn = a;
-        int y = soap_add_linear(g, soap_model_name(nm, "dec.proj.t%d", t), a, NMT_VOCAB, 1,
-                                proj);
+        int y = soap_add_linear(g, soap_model_name(nm, "dec.proj.t%d", t), a, vocab, 1, proj);
         soap_graph_set_layer(g, y, top_layer);
         if (proj < 0)
             proj = y;

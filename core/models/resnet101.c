@@ -13,6 +13,11 @@
  * Published figures (torchvision): 44,549,160 parameters (batchnorm gamma
  * and beta included, running statistics are buffers); 7.80 GFLOPS (about
  * 7.8e9 multiply-adds) per sample.
+ * Tiny (opt->tiny): the same 33 blocks [3, 4, 23, 3] on 32x32 images (CIFAR
+ * size: stem 16x16, maxpool 8, stages 8, 4, 2, 1, so the global average pool
+ * is 1x1), stem 4 channels and stage widths 4, 8, 16, 32 (1/16; outputs 16
+ * to 128), fc 10 classes: 174,030 parameters, about 0.76e6
+ * multiply-adds per sample (13.8e6 forward FLOP at batch 8).
  */
 #include "models_internal.h"
 
@@ -52,12 +57,14 @@ soap_graph *soap_model_build_resnet101(const soap_model_options *opt)
 {
     static const int blocks[4] = {3, 4, 23, 3};
     const int64_t n = soap_model_batch(opt);
+    const int tiny = soap_model_tiny(opt);
+    const int64_t side = tiny ? 32 : 224;
     soap_graph *g = soap_graph_new("resnet101", n);
-    const int64_t image[4] = {n, 3, 224, 224};
+    const int64_t image[4] = {n, 3, side, side};
     int x = soap_add_input(g, "data", 4, image, NULL, 0);
-    x = conv_bn(g, "", "conv1", "bn1", "relu", x, 64, 7, 2, 3);
+    int64_t width = soap_model_width(opt, 64, 16, 4);
+    x = conv_bn(g, "", "conv1", "bn1", "relu", x, width, 7, 2, 3);
     x = soap_add_pool2d(g, "maxpool", x, SOAP_POOL_MAX, 3, 3, 2, 2, 1, 1);
-    int64_t width = 64;
     for (int s = 0; s < 4; s++) {
         for (int b = 0; b < blocks[s]; b++) {
             int stride = (b == 0 && s > 0) ? 2 : 1;
@@ -65,9 +72,11 @@ soap_graph *soap_model_build_resnet101(const soap_model_options *opt)
         }
         width *= 2;
     }
-    x = soap_add_pool2d(g, "avgpool", x, SOAP_POOL_AVG, 7, 7, 1, 1, 0, 0);
+    /* Global: the last stage's H x W (7x7; tiny 1x1). */
+    const int hw = (int)g->ops[x].out.size[2];
+    x = soap_add_pool2d(g, "avgpool", x, SOAP_POOL_AVG, hw, hw, 1, 1, 0, 0);
     x = soap_add_flatten(g, "flatten", x);
-    x = soap_add_linear(g, "fc", x, 1000, 1, -1);
+    x = soap_add_linear(g, "fc", x, tiny ? 10 : 1000, 1, -1);
     soap_add_softmax_ce(g, "loss", x);
     return g;
 }

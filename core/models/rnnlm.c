@@ -14,6 +14,9 @@
  * Parameters, independent of T: embedding 10,240,000 + 2 x 8,392,704 (LSTM
  * w [4,1024,2048] and b [4,1024]) + projection 10,250,000 = 37,275,408
  * (Zaremba's large model, hidden 1,500, has about 66e6).
+ * Tiny (opt->tiny): the same 2 layers with V = 64, E = 16, hidden 32 and T = 4
+ * unless opt->unroll says otherwise: 1,024 + 6,272 + 8,320 + 2,112 = 17,728
+ * parameters.
  */
 #include "models_internal.h"
 
@@ -21,23 +24,29 @@
 #define RNNLM_EMBED 1024
 #define RNNLM_HIDDEN 1024
 #define RNNLM_LAYERS 2
+#define RNNLM_TINY_VOCAB 64
+#define RNNLM_TINY_EMBED 16
+#define RNNLM_TINY_HIDDEN 32
 
 soap_graph *soap_model_build_rnnlm(const soap_model_options *opt)
 {
     const int64_t n = soap_model_batch(opt);
     const int steps = soap_model_unroll(opt);
+    const int tiny = soap_model_tiny(opt);
+    const int64_t vocab = tiny ? RNNLM_TINY_VOCAB : RNNLM_VOCAB;
+    const int64_t embed = tiny ? RNNLM_TINY_EMBED : RNNLM_EMBED;
+    const int64_t hidden = tiny ? RNNLM_TINY_HIDDEN : RNNLM_HIDDEN;
     soap_graph *g = soap_graph_new("rnnlm", n);
     soap_model_lstm_stack stack;
-    soap_model_lstm_stack_init(&stack, "lstm.", RNNLM_LAYERS, RNNLM_HIDDEN, 0);
+    soap_model_lstm_stack_init(&stack, "lstm.", RNNLM_LAYERS, hidden, 0);
     char nm[SOAP_NAME_MAX];
     int table = -1, proj = -1;
     for (int t = 0; t < steps; t++) {
-        int e = soap_model_token_step(g, "", t, RNNLM_VOCAB, RNNLM_EMBED, table, 0);
+        int e = soap_model_token_step(g, "", t, vocab, embed, table, 0);
         if (table < 0)
             table = e;
         int top = soap_model_lstm_stack_step(g, &stack, t, e);
-        int y = soap_add_linear(g, soap_model_name(nm, "proj.t%d", t), top, RNNLM_VOCAB, 1,
-                                proj);
+        int y = soap_add_linear(g, soap_model_name(nm, "proj.t%d", t), top, vocab, 1, proj);
         soap_graph_set_layer(g, y, RNNLM_LAYERS - 1);
         if (proj < 0)
             proj = y;

@@ -13,6 +13,9 @@
  * Parameters, independent of T: embedding 10,240,000 + 4 x (w 4*1024*2048 +
  * b 4*1024 = 8,392,704) + classifier 2,050 = 43,812,866. The paper gives no
  * parameter or FLOP figures for it.
+ * Tiny (opt->tiny): the same 4 layers with V = 64, E = 16, hidden 32 and T = 4
+ * unless opt->unroll says otherwise: 1,024 + 6,272 + 3 x 8,320 + 66 = 32,322
+ * parameters.
  */
 #include "models_internal.h"
 
@@ -21,17 +24,24 @@
 #define RNNTC_HIDDEN 1024
 #define RNNTC_LAYERS 4
 #define RNNTC_CLASSES 2
+#define RNNTC_TINY_VOCAB 64
+#define RNNTC_TINY_EMBED 16
+#define RNNTC_TINY_HIDDEN 32
 
 soap_graph *soap_model_build_rnntc(const soap_model_options *opt)
 {
     const int64_t n = soap_model_batch(opt);
     const int steps = soap_model_unroll(opt);
+    const int tiny = soap_model_tiny(opt);
+    const int64_t vocab = tiny ? RNNTC_TINY_VOCAB : RNNTC_VOCAB;
+    const int64_t embed = tiny ? RNNTC_TINY_EMBED : RNNTC_EMBED;
+    const int64_t hidden = tiny ? RNNTC_TINY_HIDDEN : RNNTC_HIDDEN;
     soap_graph *g = soap_graph_new("rnntc", n);
     soap_model_lstm_stack stack;
-    soap_model_lstm_stack_init(&stack, "lstm.", RNNTC_LAYERS, RNNTC_HIDDEN, 0);
+    soap_model_lstm_stack_init(&stack, "lstm.", RNNTC_LAYERS, hidden, 0);
     int table = -1, top = -1;
     for (int t = 0; t < steps; t++) {
-        int e = soap_model_token_step(g, "", t, RNNTC_VOCAB, RNNTC_EMBED, table, 0);
+        int e = soap_model_token_step(g, "", t, vocab, embed, table, 0);
         if (table < 0)
             table = e;
         top = soap_model_lstm_stack_step(g, &stack, t, e);

@@ -2,6 +2,7 @@
 # test_cli.sh: end-to-end tests of the `soap` command: help, the lists of
 # built-ins, `show` (text and JSON, built-in models and model files),
 # `machine`, `strategy` (build, write, read back, refuse on another machine),
+# `--scale tiny` (the small variants of the built-in models),
 # and the errors: unknown names list the valid ones, bad numbers, bad model
 # files with the file, line:column or op in the message.
 #
@@ -161,6 +162,62 @@ assert e["enc.t0"]["dims"] == ["sample", "none", "parameter"], e["enc.t0"]
 run show --model "$MODELS/tiny_cnn.json" --batch 16
 rc_is 0
 err_has "keeps its own batch 8"
+
+# ---------------------------------------------------------------- --scale
+# The tiny variants: same operators, far fewer parameters (core/models/*.c).
+run show --model alexnet --scale tiny --batch 8 --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["model"] == "alexnet" and d["batch"] == 8, d["model"]
+assert d["params"] == 63282, d["params"]
+assert d["ops"][0]["shape"] == [8, 3, 63, 63], d["ops"][0]
+assert len(d["ops"]) == 21 and d["forward_flops"] < 25e6, d["forward_flops"]
+' "alexnet --scale tiny"
+run show --model alexnet --scale full --json
+rc_is 0
+json_check '
+import json, sys
+assert json.load(sys.stdin)["params"] == 61100840
+' "alexnet --scale full"
+# Tiny RNNs unroll 4 steps unless --unroll says otherwise.
+run show --model rnnlm --scale=tiny --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["params"] == 17728 and len(d["ops"]) == 4 * 6, (d["params"], len(d["ops"]))
+' "rnnlm --scale tiny: 4 steps"
+run show --model rnnlm --scale tiny --unroll 3 --json
+rc_is 0
+json_check '
+import json, sys
+assert len(json.load(sys.stdin)["ops"]) == 3 * 6
+' "rnnlm --scale tiny --unroll 3"
+run strategy --model resnet101 --scale tiny --machine p100x16 --devices 2 --strategy data
+rc_is 0
+out_has "model resnet101 (batch 128, 347 operators)"
+run simulate --model transformer --scale tiny --machine p100x16 --devices 2 --strategy data \
+    --json
+rc_is 0
+json_check '
+import json, sys
+d = json.load(sys.stdin)
+assert d["model"] == "transformer" and d["batch"] == 128, d
+' "simulate --scale tiny"
+run show --model "$MODELS/tiny_cnn.json" --scale tiny
+rc_is 0
+err_has "--scale applies to built-in models"
+out_has "82490 parameters"
+run show --model lenet --scale huge
+fails_with 2 "--scale 'huge'" "full" "tiny"
+run simulate --model lenet --machine p100x16 --strategy data --scale small
+fails_with 2 "--scale 'small'" "full" "tiny"
+run show --model lenet --scale
+fails_with 2 "--scale needs a value"
+run machine --machine p100x16 --scale tiny
+fails_with 2 "unknown option '--scale'"
 
 # ---------------------------------------------------------------- machine
 run machine --machine p100x16 --devices 4 --json

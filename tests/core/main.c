@@ -1,8 +1,9 @@
 /* Test runner of soap_core: shapes and regions, operator kinds, the graph,
- * the built-in models, the machine model and presets, JSON files. */
+ * the built-in models and their tiny variants, the machine model and
+ * presets, JSON files. */
 #include "test_main.h"
 
-#define SUITES(X) X(region) X(ops) X(graph) X(models) X(machine) X(model_json)
+#define SUITES(X) X(region) X(ops) X(graph) X(models) X(models_tiny) X(machine) X(model_json)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
