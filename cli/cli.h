@@ -37,7 +37,7 @@ typedef struct cli_command {
 /* The commands, each defined in its file (cmd_*.c); main.c lists them. */
 extern const cli_command cli_cmd_models, cli_cmd_machines, cli_cmd_strategies, cli_cmd_show,
     cli_cmd_machine, cli_cmd_strategy, cli_cmd_simulate, cli_cmd_algos, cli_cmd_search,
-    cli_cmd_check_local;
+    cli_cmd_check_local, cli_cmd_run, cli_cmd_profile, cli_cmd_validate;
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -96,6 +96,11 @@ typedef struct cli_extra_option {
 int cli_split_options(const cli_command *cmd, int argc, char **argv,
                       const cli_extra_option *opts, int nopts, const char **values,
                       char **rest, int *nrest);
+
+/* The integer value `arg` of option --opt, in [lo, hi]: -1 to go on, or
+ * CLI_EXIT_USAGE after a message saying what was expected. */
+int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
+                      unsigned long long lo, unsigned long long hi, unsigned long long *out);
 
 /* Checks that an option the command needs is there (CLI_EXIT_USAGE with a
  * message if not, -1 if it is). `what` says what the value is. */

@@ -132,6 +132,12 @@ static int parse_integer(const cli_command *cmd, const char *opt, const char *ar
     return -1;
 }
 
+int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
+                      unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+    return parse_integer(cmd, opt, arg, lo, hi, out);
+}
+
 int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned allowed,
                       cli_options *o)
 {

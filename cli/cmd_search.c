@@ -461,6 +461,10 @@ static int run_search(int argc, char **argv)
     if (!g)
         goto done;
     costs = soap_costs_new(v[O_COSTS], &err);
+    if (costs && soap_costs_check_machine(costs, m, &err) != SOAP_OK) {
+        soap_costs_free(costs);
+        costs = NULL;
+    }
     if (!costs) {
         cli_fail(&err);
         goto done;

@@ -418,6 +418,10 @@ static int run_simulate(int argc, char **argv)
         goto done;
     }
     costs = soap_costs_new(a.costs, &err);
+    if (costs && soap_costs_check_machine(costs, m, &err) != SOAP_OK) {
+        soap_costs_free(costs);
+        costs = NULL;
+    }
     if (!costs) {
         cli_fail(&err);
         goto done;

@@ -43,6 +43,8 @@ typedef struct table_entry {
 typedef struct cost_table {
     table_entry *map; /* uthash head */
     long rows;        /* rows read, duplicates included */
+    char types[256];  /* the device types of the rows, ", "-separated
+                         (truncated with "..." past its size) */
 } cost_table;
 
 char *soap_cost_partition_str(const soap_shape *part, char *buf, size_t len)
@@ -212,6 +214,31 @@ static int has_control(const char *s)
 }
 
 /* One data row into t; error names path:line. */
+/* 1 if `type` is one of the table's device types. */
+static int has_type(const cost_table *t, const char *type)
+{
+    size_t n = strlen(type);
+    for (const char *p = t->types; (p = strstr(p, type)) != NULL; p += n)
+        if ((p == t->types || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static void note_type(cost_table *t, const char *type)
+{
+    if (has_type(t, type))
+        return;
+    size_t used = strlen(t->types), n = strlen(type);
+    if (used + n + 6 >= sizeof t->types) {
+        if (!strstr(t->types, "..."))
+            strcat(t->types, used ? ", ..." : "...");
+        return;
+    }
+    if (used)
+        strcat(t->types, ", ");
+    strcat(t->types, type);
+}
+
 static soap_status parse_row(cost_table *t, char *line, const char *path, long lineno,
                              soap_error *err)
 {
@@ -262,6 +289,7 @@ static soap_status parse_row(cost_table *t, char *line, const char *path, long l
     }
     e->cost = cost; /* a later row replaces an earlier one */
     t->rows++;
+    note_type(t, f[0]);
     return SOAP_OK;
 }
 
@@ -434,8 +462,16 @@ static int table_lookup(void *ctx, const soap_device_type *dev, const char *sig,
     return 1;
 }
 
+static int table_has_device(void *ctx, const char *type, char *types, size_t len)
+{
+    const cost_table *t = ctx;
+    snprintf(types, len, "%s", t->types);
+    return t->rows == 0 || has_type(t, type); /* an empty table is for no one else */
+}
+
 const soap_cost_ops soap_cost_provider_table = {
     .name = "table",
+    .has_device = table_has_device,
     .description = "measured forward/backward times per (device type, op signature, "
                    "partition) from a CSV cost table",
     .create = table_create,

@@ -105,11 +105,13 @@ struct soap_costs {
     sig_slot *sigs;               /* per op id */
     cost_entry *costs;            /* uthash */
     long measured, analytic;      /* distinct entries by source */
+    char *table_path;             /* for messages, owned; NULL without */
 };
 
 soap_costs *soap_costs_new(const char *table_path, soap_error *err)
 {
     soap_costs *c = soap_xcalloc(1, sizeof *c);
+    c->table_path = table_path ? soap_xstrdup(table_path) : NULL;
     const char *names[MAX_PROVIDERS] = {table_path ? "table" : NULL, "analytic"};
     const char *args[MAX_PROVIDERS] = {table_path, NULL};
     for (int k = 0; k < MAX_PROVIDERS; k++) {
@@ -147,7 +149,34 @@ void soap_costs_free(soap_costs *c)
         free(s);
     }
     free(c->sigs);
+    free(c->table_path);
     free(c);
+}
+
+soap_status soap_costs_check_machine(const soap_costs *c, const soap_machine *m,
+                                     soap_error *err)
+{
+    SOAP_ASSERT(c && m);
+    for (int k = 0; k < c->nprov; k++) {
+        const soap_cost_ops *ops = c->prov[k].ops;
+        if (!ops->has_device)
+            continue;
+        char types[256], mtypes[256] = "";
+        int any = 0;
+        for (int t = 0; t < m->ntypes; t++) {
+            any |= ops->has_device(c->prov[k].ctx, m->types[t].name, types, sizeof types);
+            size_t used = strlen(mtypes);
+            snprintf(mtypes + used, sizeof mtypes - used, "%s%s", t ? ", " : "",
+                     m->types[t].name);
+        }
+        if (!any)
+            return soap_error_set(err, SOAP_ERR_MISMATCH,
+                                  "%s: a cost table for other devices: machine '%s' has "
+                                  "device type %s, the table has rows for %s",
+                                  c->table_path ? c->table_path : "cost table", m->name,
+                                  mtypes, types);
+    }
+    return SOAP_OK;
 }
 
 static const char *intern(soap_costs *c, const char *s)

@@ -76,6 +76,9 @@ typedef struct soap_cost_ops {
     int (*lookup)(void *ctx, const soap_device_type *dev, const char *sig,
                   const soap_shape *part, const soap_graph *g, int op,
                   const soap_region *region, soap_task_cost *out);
+    /* Optional (NULL: the provider answers for any device): 1 if it holds
+     * costs of device type `type`; `types` gets the types it holds. */
+    int (*has_device)(void *ctx, const char *type, char *types, size_t len);
 } soap_cost_ops;
 
 const soap_cost_ops *const *soap_cost_registry(void); /* NULL-terminated */
@@ -90,6 +93,11 @@ soap_costs *soap_costs_new(const char *table_path /* NULL: analytic only */,
 void soap_costs_free(soap_costs *c);
 soap_task_cost soap_costs_task(soap_costs *c, const soap_graph *g, int op,
                                const soap_region *region, const soap_device_type *dev);
+/* Checks that every measured provider (the table) holds costs for at least
+ * one device type of m: a table measured on other devices is refused, with
+ * a message naming the file, the machine's types and the table's. */
+soap_status soap_costs_check_machine(const soap_costs *c, const soap_machine *m,
+                                     soap_error *err);
 /* Distinct task costs looked up so far, by source. */
 void soap_costs_counts(const soap_costs *c, long *measured, long *analytic);
 

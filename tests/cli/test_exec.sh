@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# test_exec.sh: end-to-end tests of the executor's commands on the cpu
+# backend: `soap run` (text and JSON: a finite loss that goes down, times
+# that order as min <= median <= max), `soap profile` (a cost table that the
+# simulator then reads: every cost of the same model is measured, and a
+# table from another device is refused), `soap validate` (one row per
+# strategy, errors and Kendall's tau consistent with the rows, the CSV with
+# its provenance lines) and the errors: unknown backend, the cuda backend
+# when it is not built, a strategy that does not fit, bad counts.
+#
+# usage: bash tests/cli/test_exec.sh <path-to-soap> <tests/data>
+# Ends with "exec: P passed, F failed"; non-zero status when a check failed.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 <path-to-soap> <tests/data>" >&2
+    exit 2
+fi
+SOAP=$1
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-exec-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+rc=0
+what=""
+
+run() {
+    what="soap $*"
+    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+}
+pass() { passed=$((passed + 1)); }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $what: $1"
+    echo "  exit status $rc"
+    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
+    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
+}
+rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
+out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
+fails_with() {
+    local status=$1
+    shift
+    local ok=1
+    [ "$rc" -eq "$status" ] || ok=0
+    [ -s "$TMP/out" ] && ok=0
+    grep -qv '^soap: ' "$TMP/err" && ok=0
+    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
+    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
+}
+py() {
+    local code=$1 desc=$2
+    shift 2
+    if python3 -c "$code" "$@" <"$TMP/out"; then pass; else fail "check: $desc"; fi
+}
+
+TINY=(--scale tiny --batch 8)
+
+# ---- run
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --iters 3
+rc_is 0
+out_has "run: lenet (batch 8) on cpu-2 (2 devices), strategy data, backend cpu"
+out_has "iteration time"
+out_has "median of 3 after 1 warm-up"
+
+run run --model rnnlm "${TINY[@]}" --machine cpu-2 --strategy owt --iters 20 --warmup 0 \
+    --lr 0.5 --json
+rc_is 0
+py '
+import json, math, sys
+r = json.load(sys.stdin)
+for k in ("iteration_time_s", "min_s", "max_s", "first_loss", "last_loss",
+          "throughput_samples_per_s", "max_device_bytes", "backend", "iters"):
+    assert k in r, k
+assert r["backend"] == "cpu" and r["iters"] == 20 and r["devices"] == 2, r
+assert 0 < r["min_s"] <= r["iteration_time_s"] <= r["max_s"], r
+assert math.isfinite(r["first_loss"]) and r["first_loss"] > 0, r
+# 20 SGD steps on fixed random labels: the loss goes down.
+assert r["last_loss"] < r["first_loss"], r
+assert abs(r["throughput_samples_per_s"] - 8 / r["iteration_time_s"]) < 1e-6 * r["throughput_samples_per_s"]
+' "run --json: keys, times, a loss that goes down"
+
+# The same seed gives the same loss; another seed another one.
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy model --iters 1 --json --seed 5
+cp "$TMP/out" "$TMP/a.json"
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --iters 1 --json --seed 5
+cp "$TMP/out" "$TMP/b.json"
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --iters 1 --json --seed 6
+py '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+c = json.load(sys.stdin)
+# Two strategies, one computation: losses agree to float rounding; a new seed differs.
+assert abs(a["first_loss"] - b["first_loss"]) <= 1e-5 * b["first_loss"], (a, b)
+assert c["first_loss"] != b["first_loss"], (b, c)
+' "run: strategies agree on the loss, seeds differ" "$TMP/a.json" "$TMP/b.json"
+
+# ---- profile, then simulate with the table
+run profile --model lenet "${TINY[@]}" --machine cpu-2 --reps 3 --out "$TMP/costs.csv"
+rc_is 0
+out_has "written to $TMP/costs.csv"
+if head -1 "$TMP/costs.csv" | grep -qx 'device_type,signature,partition,fwd_s,bwd_s' &&
+   [ "$(grep -c '^CPU,' "$TMP/costs.csv")" -ge 10 ]; then pass; else fail "cost table header / rows"; fi
+ls "$TMP"/costs.csv.tmp.* >/dev/null 2>&1 && fail "a temporary file was left" || pass
+
+for s in data model owt random; do
+    run simulate --model lenet "${TINY[@]}" --machine cpu-2 --strategy $s --costs "$TMP/costs.csv" --json
+    rc_is 0
+    py '
+import json, sys
+r = json.load(sys.stdin)
+c = r["costs"]
+assert c["measured"] >= 1 and c["analytic"] == 0, c
+' "simulate --costs $s: every task cost measured"
+done
+
+# A table measured on CPUs does not describe P100s.
+run simulate --model lenet "${TINY[@]}" --machine p100x16 --devices 2 --strategy data --costs "$TMP/costs.csv"
+fails_with 1 "costs.csv" "other devices" "P100" "CPU"
+
+# ---- validate
+run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data,model,random:2 \
+    --costs "$TMP/costs.csv" --iters 3 --csv "$TMP/v.csv" --json
+rc_is 0
+py '
+import json, sys
+r = json.load(sys.stdin)
+rows = r["strategies"]
+assert [x["strategy"] for x in rows] == ["data", "model", "random:1", "random:2"], rows
+errs = []
+for x in rows:
+    assert x["simulated_s"] > 0 and x["measured_s"] > 0, x
+    e = (x["simulated_s"] - x["measured_s"]) / x["measured_s"]
+    assert abs(e - x["rel_error"]) < 1e-9, x
+    errs.append(abs(e))
+assert abs(max(errs) - r["max_abs_error"]) < 1e-9, r
+errs.sort()
+assert abs((errs[1] + errs[2]) / 2 - r["median_abs_error"]) < 1e-9, r
+assert -1 <= r["kendall_tau"] <= 1, r
+assert r["costs_measured"] >= 1 and r["costs_analytic"] == 0, r
+' "validate --json: rows, errors, tau"
+if grep -q '^# commit: ' "$TMP/v.csv" && grep -q '^# date: ' "$TMP/v.csv" &&
+   grep -qx 'strategy,simulated_s,measured_s,rel_error' "$TMP/v.csv" &&
+   [ "$(grep -vc '^#' "$TMP/v.csv")" -eq 5 ]; then pass; else fail "validate CSV"; fi
+
+run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data,owt --iters 2
+rc_is 0
+out_has "Kendall tau"
+out_has "median |error|"
+
+# ---- errors
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --backend tpu
+fails_with 1 "unknown backend 'tpu'" "cpu" "cuda"
+# (No build has the CUDA backend yet: its registry entry says so.)
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --backend cuda
+fails_with 1 "backend 'cuda' is not built"
+run strategy --model alexnet "${TINY[@]}" --machine cpu-2 --strategy data --out "$TMP/alex.json"
+rc_is 0
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy "$TMP/alex.json"
+fails_with 1 "alex.json"
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --iters 0
+fails_with 2 "--iters"
+run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --iters -3
+fails_with 2 "--iters" "negative"
+run run --model lenet "${TINY[@]}" --machine cpu-2
+fails_with 2 "--strategy"
+run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies random:0
+fails_with 2 "random:K"
+run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data --sync ring
+fails_with 1 "unknown sync mode 'ring'"
+run profile --model lenet "${TINY[@]}" --machine cpu-2 --out "$TMP/no/such/dir/c.csv"
+fails_with 1 "c.csv"
+
+echo "exec: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
