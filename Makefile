@@ -4,7 +4,7 @@ CMAKE_FLAGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SOAP        = $(BUILD)/soap
 
-.PHONY: all deps configure build test test-sanitize demo bench clean
+.PHONY: all deps configure build test test-sanitize demo bench experiments clean
 
 all: build
 
@@ -31,6 +31,11 @@ demo: deps build
 bench: deps
 	@$(MAKE) build BUILD=build-bench CMAKE_FLAGS="$(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release"
 	@bash scripts/bench.sh build-bench
+
+# The paper's experiments that exist so far (minutes): CSV under experiments/results/.
+experiments: deps build
+	@bash experiments/validate_cpu.sh $(SOAP)
+	@bash experiments/search_speedups.sh $(SOAP)
 
 clean:
 	rm -rf $(BUILD) build-sanitize build-bench
