@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "soap_core.h"
+#include "soap_sim.h"
 #include "soap_strategies.h"
 
 /* Exit codes. */
@@ -101,6 +102,11 @@ int cli_split_options(const cli_command *cmd, int argc, char **argv,
  * CLI_EXIT_USAGE after a message saying what was expected. */
 int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
                       unsigned long long lo, unsigned long long hi, unsigned long long *out);
+
+/* Simulator options from --sync (NULL: allreduce) and --no-overlap: -1 to go
+ * on, or CLI_EXIT_INPUT after a message naming the modes (an unknown mode is
+ * a bad name, like an unknown model). */
+int cli_sim_options(const char *sync, int no_overlap, soap_sim_options *out);
 
 /* Checks that an option the command needs is there (CLI_EXIT_USAGE with a
  * message if not, -1 if it is). `what` says what the value is. */

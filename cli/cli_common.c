@@ -138,6 +138,28 @@ int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
     return parse_integer(cmd, opt, arg, lo, hi, out);
 }
 
+int cli_sim_options(const char *sync, int no_overlap, soap_sim_options *out)
+{
+    memset(out, 0, sizeof *out);
+    out->sync = SOAP_SYNC_ALLREDUCE;
+    out->no_overlap = no_overlap;
+    if (!sync)
+        return -1;
+    int m = soap_sync_mode_parse(sync);
+    if (m < 0) {
+        char list[128] = "";
+        for (int k = 0; k < SOAP_SYNC_MODE_COUNT; k++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                     soap_sync_mode_name((soap_sync_mode)k));
+        }
+        cli_message("unknown sync mode '%s' (modes: %s)", sync, list);
+        return CLI_EXIT_INPUT;
+    }
+    out->sync = (soap_sync_mode)m;
+    return -1;
+}
+
 int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned allowed,
                       cli_options *o)
 {

@@ -454,15 +454,9 @@ static int run_validate(int argc, char **argv)
     if ((rc = count_option(cmd, "iters", v[V_ITERS], 1, DEFAULT_ITERS, &iters)) >= 0 ||
         (rc = count_option(cmd, "warmup", v[V_WARMUP], 0, DEFAULT_WARMUP, &warmup)) >= 0)
         return rc;
-    soap_sim_options simopt = {.sync = SOAP_SYNC_ALLREDUCE, .no_overlap = v[V_NO_OVERLAP] != NULL};
-    if (v[V_SYNC]) {
-        int mode = soap_sync_mode_parse(v[V_SYNC]);
-        if (mode < 0) {
-            cli_message("validate: unknown sync mode '%s' (modes: ps, allreduce)", v[V_SYNC]);
-            return CLI_EXIT_INPUT;
-        }
-        simopt.sync = (soap_sync_mode)mode;
-    }
+    soap_sim_options simopt;
+    if ((rc = cli_sim_options(v[V_SYNC], v[V_NO_OVERLAP] != NULL, &simopt)) >= 0)
+        return rc;
     const soap_backend_ops *b = backend_of(v[V_BACKEND]);
     if (!b)
         return CLI_EXIT_INPUT;

@@ -433,17 +433,8 @@ static int run_search(int argc, char **argv)
     if (!ops)
         return cli_fail(&err);
     soap_sim_options simopt;
-    memset(&simopt, 0, sizeof simopt);
-    simopt.sync = SOAP_SYNC_ALLREDUCE;
-    simopt.no_overlap = v[O_NO_OVERLAP] != NULL;
-    if (v[O_SYNC]) {
-        int mode = soap_sync_mode_parse(v[O_SYNC]);
-        if (mode < 0) {
-            cli_message("search: unknown sync mode '%s' (modes: ps, allreduce)", v[O_SYNC]);
-            return CLI_EXIT_INPUT;
-        }
-        simopt.sync = (soap_sync_mode)mode;
-    }
+    if ((rc = cli_sim_options(v[O_SYNC], v[O_NO_OVERLAP] != NULL, &simopt)) >= 0)
+        return rc;
 
     soap_machine *m = NULL;
     soap_graph *g = NULL;

@@ -8,8 +8,8 @@
  * request a Chrome trace (--trace) and a DOT task graph (--dot).
  *
  * The options only this command has (--costs, --sync, --no-overlap,
- * --trace, --dot) are taken out of argv here; the shared parser in
- * cli_common.c reads the rest (and checks the numbers).
+ * --trace, --dot) are taken out of argv by cli_split_options; the shared
+ * parser in cli_common.c reads the rest (and checks the numbers).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,157 +19,25 @@
 #include "soap_sim.h"
 
 /* ------------------------------------------------------------------ */
-/* The options of this command alone                                   */
+/* Options                                                             */
 /* ------------------------------------------------------------------ */
-typedef struct sim_args {
-    const char *costs; /* cost table file, NULL: analytic only */
-    const char *sync;  /* sync mode name, NULL: allreduce */
-    const char *trace; /* Chrome trace file to write */
-    const char *dot;   /* DOT file to write */
-    int no_overlap;
-} sim_args;
-
-/* Every long option of the command, in the order the messages list them.
- * `own` marks those handled here; the others go to cli_parse_options. */
-typedef struct sim_option {
-    const char *name;
-    int takes_value;
-    int own;
-} sim_option;
-
-enum { OWN_COSTS, OWN_SYNC, OWN_TRACE, OWN_DOT, OWN_NO_OVERLAP, OWN_NONE };
-
-static const sim_option sim_options[] = {
-    {"model", 1, OWN_NONE},
-    {"machine", 1, OWN_NONE},
-    {"devices", 1, OWN_NONE},
-    {"batch", 1, OWN_NONE},
-    {"unroll", 1, OWN_NONE},
-    {"scale", 1, OWN_NONE},
-    {"strategy", 1, OWN_NONE},
-    {"seed", 1, OWN_NONE},
-    {"json", 0, OWN_NONE},
-    {"costs", 1, OWN_COSTS},
-    {"sync", 1, OWN_SYNC},
-    {"no-overlap", 0, OWN_NO_OVERLAP},
-    {"trace", 1, OWN_TRACE},
-    {"dot", 1, OWN_DOT},
-    {"help", 0, OWN_NONE},
+enum {
+    S_MODEL, S_MACHINE, S_DEVICES, S_BATCH, S_UNROLL, S_SCALE, S_STRATEGY, S_SEED, S_JSON,
+    S_COSTS, S_SYNC, S_NO_OVERLAP, S_TRACE, S_DOT, S_HELP, S_COUNT
 };
-#define NSIMOPTIONS ((int)(sizeof sim_options / sizeof sim_options[0]))
 
-/* "--model, --machine, ..., --help" */
-static void sim_option_list(char *buf, size_t len)
-{
-    buf[0] = '\0';
-    for (int k = 0; k < NSIMOPTIONS; k++) {
-        size_t used = strlen(buf);
-        snprintf(buf + used, len - used, "%s--%s", k ? ", " : "", sim_options[k].name);
-    }
-}
-
-/* The option `arg` ("--name" or "--name=value") names: an exact match or
- * the one option it abbreviates, as getopt_long reads it. -1 after a usage
- * message when it names none or several. */
-static int find_option(const cli_command *cmd, const char *arg, int *rc)
-{
-    const char *name = arg + 2;
-    size_t len = strcspn(name, "=");
-    int found = -1, matches = 0;
-    for (int k = 0; k < NSIMOPTIONS; k++) {
-        if (strncmp(sim_options[k].name, name, len) != 0)
-            continue;
-        if (sim_options[k].name[len] == '\0')
-            return k;
-        found = k;
-        matches++;
-    }
-    if (matches == 1)
-        return found;
-    char list[256];
-    sim_option_list(list, sizeof list);
-    *rc = cli_usage_error(cmd, "%s option '%.*s' (options: %s)",
-                          matches ? "ambiguous" : "unknown", (int)(len + 2), arg, list);
-    return -1;
-}
-
-/* Moves this command's own options out of argv into *a; the shared ones
- * stay in rest[0..*nrest) (rest[0] = argv[0]) for cli_parse_options.
- * Unknown options and stray arguments are reported here, so that the
- * message lists every option of the command. Returns -1 to go on or
- * CLI_EXIT_USAGE after a message. */
-static int take_extra(const cli_command *cmd, int argc, char **argv, sim_args *a,
-                      char **rest, int *nrest)
-{
-    int n = 0, rc = -1;
-    char list[256];
-    sim_option_list(list, sizeof list);
-    rest[n++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || strcmp(arg, "--") == 0) {
-            const char *stray = arg[0] != '-' ? arg : (i + 1 < argc ? argv[i + 1] : NULL);
-            if (stray)
-                return cli_usage_error(cmd, "unexpected argument '%s' (options: %s)", stray,
-                                       list);
-            continue;
-        }
-        if (strcmp(arg, "-h") == 0) {
-            rest[n++] = argv[i];
-            continue;
-        }
-        if (arg[1] == '\0')
-            return cli_usage_error(cmd, "unexpected argument '-' (options: %s)", list);
-        if (arg[1] != '-')
-            return cli_usage_error(cmd, "unknown option '%s' (options: %s)", arg, list);
-        int k = find_option(cmd, arg, &rc);
-        if (k < 0)
-            return rc;
-        const sim_option *opt = &sim_options[k];
-        const char *eq = strchr(arg, '=');
-        if (opt->own == OWN_NONE) {
-            rest[n++] = argv[i];
-            if (opt->takes_value && !eq && i + 1 < argc)
-                rest[n++] = argv[++i]; /* the value, even if it looks like an option */
-            continue;
-        }
-        if (!opt->takes_value) {
-            if (eq)
-                return cli_usage_error(cmd, "option --%s takes no value", opt->name);
-            a->no_overlap = 1;
-            continue;
-        }
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "option --%s needs a value", opt->name);
-            value = argv[++i];
-        }
-        if (value[0] == '\0')
-            return cli_usage_error(cmd, "option --%s needs a non-empty value", opt->name);
-        switch (opt->own) {
-        case OWN_COSTS: a->costs = value; break;
-        case OWN_SYNC: a->sync = value; break;
-        case OWN_TRACE: a->trace = value; break;
-        case OWN_DOT: a->dot = value; break;
-        default: SOAP_ASSERT(0);
-        }
-    }
-    rest[n] = NULL;
-    *nrest = n;
-    return -1;
-}
-
-/* "ps, allreduce" */
-static void sync_mode_list(char *buf, size_t len)
-{
-    buf[0] = '\0';
-    for (int m = 0; m < SOAP_SYNC_MODE_COUNT; m++) {
-        size_t used = strlen(buf);
-        snprintf(buf + used, len - used, "%s%s", m ? ", " : "",
-                 soap_sync_mode_name((soap_sync_mode)m));
-    }
-}
+/* Every long option, in the order messages list them; the shared ones go
+ * on to cli_parse_options. */
+static const cli_extra_option sim_options[S_COUNT] = {
+    [S_MODEL] = {"model", 1, 1},       [S_MACHINE] = {"machine", 1, 1},
+    [S_DEVICES] = {"devices", 1, 1},   [S_BATCH] = {"batch", 1, 1},
+    [S_UNROLL] = {"unroll", 1, 1},     [S_SCALE] = {"scale", 1, 1},
+    [S_STRATEGY] = {"strategy", 1, 1}, [S_SEED] = {"seed", 1, 1},
+    [S_JSON] = {"json", 0, 1},         [S_COSTS] = {"costs", 1, 0},
+    [S_SYNC] = {"sync", 1, 0},         [S_NO_OVERLAP] = {"no-overlap", 0, 0},
+    [S_TRACE] = {"trace", 1, 0},       [S_DOT] = {"dot", 1, 0},
+    [S_HELP] = {"help", 0, 1},
+};
 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
@@ -219,8 +87,8 @@ typedef struct run_info {
     const char *strategy;
     const soap_graph *g;
     const soap_machine *m;
-    const sim_args *a;
-    soap_sync_mode sync;
+    const char *costs, *trace, *dot; /* the options' files, NULL if absent */
+    soap_sim_options opt;
 } run_info;
 
 static void print_text(const run_info *ri, const soap_sim_result *r)
@@ -231,10 +99,10 @@ static void print_text(const run_info *ri, const soap_sim_result *r)
            "(%d devices)\n",
            ri->strategy, ri->g->name, (long long)ri->g->batch, ri->g->nops, m->name,
            m->ndevices);
-    printf("weight sync: %s, %s; costs: %s\n", soap_sync_mode_name(ri->sync),
-           ri->a->no_overlap ? "after the whole backward pass (--no-overlap)"
+    printf("weight sync: %s, %s; costs: %s\n", soap_sync_mode_name(ri->opt.sync),
+           ri->opt.no_overlap ? "after the whole backward pass (--no-overlap)"
                              : "overlapping the backward pass",
-           ri->a->costs ? ri->a->costs : "analytic");
+           ri->costs ? ri->costs : "analytic");
     printf("\niteration time: %s\n", fmt_time(r->iteration_s, t1, sizeof t1));
     printf("throughput:     %.6g samples/s\n", r->throughput);
     printf("critical path:  %s (task times plus waits for devices and links)\n",
@@ -279,10 +147,10 @@ static void print_text(const run_info *ri, const soap_sim_result *r)
     if (r->over_capacity > 0)
         printf("warning: %d device%s over memory capacity: this strategy would not fit\n",
                r->over_capacity, r->over_capacity == 1 ? " is" : "s are");
-    if (ri->a->trace)
-        printf("\ntrace written: %s (open in https://ui.perfetto.dev)\n", ri->a->trace);
-    if (ri->a->dot)
-        printf("%sDOT task graph written: %s\n", ri->a->trace ? "" : "\n", ri->a->dot);
+    if (ri->trace)
+        printf("\ntrace written: %s (open in https://ui.perfetto.dev)\n", ri->trace);
+    if (ri->dot)
+        printf("%sDOT task graph written: %s\n", ri->trace ? "" : "\n", ri->dot);
 }
 
 /* A JSON number, or null where it is not finite (JSON has no inf/nan). */
@@ -305,9 +173,9 @@ static void print_json(const run_info *ri, const soap_sim_result *r)
     set(o, "machine", json_string(ri->m->name));
     set(o, "devices", json_integer(ri->m->ndevices));
     set(o, "batch", json_integer(ri->g->batch));
-    set(o, "sync", json_string(soap_sync_mode_name(ri->sync)));
-    set(o, "overlap", json_boolean(!ri->a->no_overlap));
-    set(o, "cost_table", ri->a->costs ? json_string(ri->a->costs) : json_null());
+    set(o, "sync", json_string(soap_sync_mode_name(ri->opt.sync)));
+    set(o, "overlap", json_boolean(!ri->opt.no_overlap));
+    set(o, "cost_table", ri->costs ? json_string(ri->costs) : json_null());
     set(o, "iteration_time_s", jnum(r->iteration_s));
     set(o, "throughput_samples_per_s", jnum(r->throughput));
     set(o, "critical_path_s", jnum(r->critical_path_s));
@@ -343,8 +211,8 @@ static void print_json(const run_info *ri, const soap_sim_result *r)
     set(costs, "measured", json_integer(r->costs_measured));
     set(costs, "analytic", json_integer(r->costs_analytic));
     set(o, "costs", costs);
-    set(o, "trace", ri->a->trace ? json_string(ri->a->trace) : json_null());
-    set(o, "dot", ri->a->dot ? json_string(ri->a->dot) : json_null());
+    set(o, "trace", ri->trace ? json_string(ri->trace) : json_null());
+    set(o, "dot", ri->dot ? json_string(ri->dot) : json_null());
     cli_print_json(stdout, o);
 }
 
@@ -354,12 +222,11 @@ static void print_json(const run_info *ri, const soap_sim_result *r)
 static int run_simulate(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_simulate;
-    sim_args a;
-    memset(&a, 0, sizeof a);
+    const char *v[S_COUNT];
     char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
     cli_options o;
-    int rc = take_extra(cmd, argc, argv, &a, rest, &nrest);
+    int rc = cli_split_options(cmd, argc, argv, sim_options, S_COUNT, v, rest, &nrest);
     if (rc < 0)
         rc = cli_parse_options(cmd, nrest, rest,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
@@ -379,18 +246,9 @@ static int run_simulate(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
-    /* An unknown mode is a bad name (status 1), like an unknown model. */
-    soap_sync_mode sync = SOAP_SYNC_ALLREDUCE;
-    if (a.sync) {
-        int m = soap_sync_mode_parse(a.sync);
-        if (m < 0) {
-            char list[128];
-            sync_mode_list(list, sizeof list);
-            cli_message("simulate: unknown sync mode '%s' (modes: %s)", a.sync, list);
-            return CLI_EXIT_INPUT;
-        }
-        sync = (soap_sync_mode)m;
-    }
+    soap_sim_options simopt;
+    if ((rc = cli_sim_options(v[S_SYNC], v[S_NO_OVERLAP] != NULL, &simopt)) >= 0)
+        return rc;
 
     soap_machine *m = NULL;
     soap_graph *g = NULL;
@@ -417,7 +275,7 @@ static int run_simulate(int argc, char **argv)
         cli_fail(&err);
         goto done;
     }
-    costs = soap_costs_new(a.costs, &err);
+    costs = soap_costs_new(v[S_COSTS], &err);
     if (costs && soap_costs_check_machine(costs, m, &err) != SOAP_OK) {
         soap_costs_free(costs);
         costs = NULL;
@@ -426,10 +284,6 @@ static int run_simulate(int argc, char **argv)
         cli_fail(&err);
         goto done;
     }
-    soap_sim_options simopt;
-    memset(&simopt, 0, sizeof simopt);
-    simopt.sync = sync;
-    simopt.no_overlap = a.no_overlap;
     sim = soap_sim_new(g, m, costs, &simopt, &err);
     if (!sim) {
         cli_fail(&err);
@@ -441,16 +295,17 @@ static int run_simulate(int argc, char **argv)
     }
     soap_sim_result_get(sim, &r);
     have_result = 1;
-    if (a.trace && soap_sim_write_trace(sim, a.trace, &err) != SOAP_OK) {
+    if (v[S_TRACE] && soap_sim_write_trace(sim, v[S_TRACE], &err) != SOAP_OK) {
         cli_fail(&err);
         goto done;
     }
-    if (a.dot && soap_sim_write_dot(sim, a.dot, &err) != SOAP_OK) {
+    if (v[S_DOT] && soap_sim_write_dot(sim, v[S_DOT], &err) != SOAP_OK) {
         cli_fail(&err);
         goto done;
     }
 
-    run_info ri = {.strategy = o.strategy, .g = g, .m = m, .a = &a, .sync = sync};
+    run_info ri = {.strategy = o.strategy, .g = g, .m = m, .costs = v[S_COSTS],
+                   .trace = v[S_TRACE], .dot = v[S_DOT], .opt = simopt};
     if (o.json)
         print_json(&ri, &r);
     else
