@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # search_speedups.sh: the speedup of a searched strategy over data parallelism
 # and over the expert strategy, simulated with analytic costs, for every
-# paper model on both paper clusters at 4, 16 and 64 devices (batch 64 per
-# device), as PAPER.md section 4's throughput figure compares them.
+# paper model on both paper clusters at 4, 16 and 64 devices (as far as the
+# cluster has them; batch 64 per device), as PAPER.md section 4's throughput figure compares them.
 #
 # usage: experiments/search_speedups.sh [soap] [out.csv]
 #   SEARCH_BUDGET (default 20s), SEARCH_THREADS (2), SEARCH_SEED (1),
@@ -37,6 +37,8 @@ trap 'rm -f "$tmp"' EXIT
 for model in $models; do
   for machine in $machines; do
     for n in $devices; do
+      # p100x16 has 16 devices: 64 is k80x64's alone.
+      "$soap" machine --machine "$machine" --devices "$n" >/dev/null 2>&1 || continue
       echo "search_speedups: $model on $machine ($n devices)..." >&2
       json=$(SOAP_COMMIT=$commit "$soap" search --model "$model" --machine "$machine" \
         --devices "$n" --algo mcmc --budget "$budget" --threads "$threads" --seed "$seed" \
