@@ -14,14 +14,15 @@
 #include "soap_search.h"
 
 enum {
-    O_MODEL, O_MACHINE, O_DEVICES, O_BATCH, O_UNROLL, O_STRATEGY, O_SEED, O_JSON,
+    O_MODEL, O_MACHINE, O_DEVICES, O_BATCH, O_UNROLL, O_SCALE, O_STRATEGY, O_SEED, O_JSON,
     O_DIMS, O_ALLOW_OVER, O_COSTS, O_SYNC, O_NO_OVERLAP, O_HELP, O_COUNT
 };
 
 static const cli_extra_option local_options[O_COUNT] = {
     [O_MODEL] = {"model", 1, 1},       [O_MACHINE] = {"machine", 1, 1},
     [O_DEVICES] = {"devices", 1, 1},   [O_BATCH] = {"batch", 1, 1},
-    [O_UNROLL] = {"unroll", 1, 1},     [O_STRATEGY] = {"strategy", 1, 1},
+    [O_UNROLL] = {"unroll", 1, 1},     [O_SCALE] = {"scale", 1, 1},
+    [O_STRATEGY] = {"strategy", 1, 1},
     [O_SEED] = {"seed", 1, 1},         [O_JSON] = {"json", 0, 1},
     [O_DIMS] = {"dims", 1, 0},         [O_ALLOW_OVER] = {"allow-over-capacity", 0, 0},
     [O_COSTS] = {"costs", 1, 0},       [O_SYNC] = {"sync", 1, 0},
@@ -45,8 +46,8 @@ static int run_check_local(int argc, char **argv)
     if (rc < 0)
         rc = cli_parse_options(cmd, nrest, rest,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
-                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_STRATEGY |
-                                   CLI_OPT_SEED | CLI_OPT_JSON,
+                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
+                                   CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON,
                                &o);
     free(rest);
     if (rc >= 0)
@@ -172,7 +173,8 @@ const cli_command cli_cmd_check_local = {
     .summary = "tell whether any single-operator change improves a strategy",
     .usage =
         "usage: soap check-local --model M --machine X --strategy FILE|NAME [--devices n]\n"
-        "                        [--batch B] [--unroll T] [--dims SOAP] [--costs FILE]\n"
+        "                        [--batch B] [--unroll T] [--scale full|tiny] [--dims SOAP]\n"
+        "                        [--costs FILE]\n"
         "                        [--sync ps|allreduce] [--no-overlap]\n"
         "                        [--allow-over-capacity] [--json]\n"
         "  Simulates every single-operator change of the strategy (every degree vector\n"

@@ -24,7 +24,7 @@
 #define MAX_INITS 64
 
 enum {
-    O_MODEL, O_MACHINE, O_DEVICES, O_BATCH, O_UNROLL, O_SEED, O_OUT, O_JSON,
+    O_MODEL, O_MACHINE, O_DEVICES, O_BATCH, O_UNROLL, O_SCALE, O_SEED, O_OUT, O_JSON,
     O_ALGO, O_BUDGET, O_BETA, O_INIT, O_THREADS, O_LOG, O_DIMS, O_FULL_SIM,
     O_ALLOW_OVER, O_NO_STOP_RULE, O_COSTS, O_SYNC, O_NO_OVERLAP, O_QUIET, O_HELP,
     O_COUNT
@@ -33,7 +33,8 @@ enum {
 static const cli_extra_option search_options[O_COUNT] = {
     [O_MODEL] = {"model", 1, 1},        [O_MACHINE] = {"machine", 1, 1},
     [O_DEVICES] = {"devices", 1, 1},    [O_BATCH] = {"batch", 1, 1},
-    [O_UNROLL] = {"unroll", 1, 1},      [O_SEED] = {"seed", 1, 1},
+    [O_UNROLL] = {"unroll", 1, 1},      [O_SCALE] = {"scale", 1, 1},
+    [O_SEED] = {"seed", 1, 1},
     [O_OUT] = {"out", 1, 1},            [O_JSON] = {"json", 0, 1},
     [O_ALGO] = {"algo", 1, 0},          [O_BUDGET] = {"budget", 1, 0},
     [O_BETA] = {"beta", 1, 0},          [O_INIT] = {"init", 1, 0},
@@ -383,8 +384,8 @@ static int run_search(int argc, char **argv)
     if (rc < 0)
         rc = cli_parse_options(cmd, nrest, rest,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
-                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SEED |
-                                   CLI_OPT_OUT | CLI_OPT_JSON,
+                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
+                                   CLI_OPT_SEED | CLI_OPT_OUT | CLI_OPT_JSON,
                                &o);
     free(rest);
     if (rc >= 0)
@@ -556,6 +557,7 @@ const cli_command cli_cmd_search = {
     .summary = "search a strategy (mcmc, random, greedy, anneal, optcnn, exhaustive)",
     .usage =
         "usage: soap search --model M --machine X [--devices n] [--batch B] [--unroll T]\n"
+        "                   [--scale full|tiny]\n"
         "                   [--algo NAME] [--budget 30s|N|30s,N] [--seed S] [--beta B]\n"
         "                   [--init LIST] [--threads T] [--dims SOAP] [--full-sim]\n"
         "                   [--allow-over-capacity] [--no-stop-rule] [--costs FILE]\n"
