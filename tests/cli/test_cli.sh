@@ -9,61 +9,8 @@
 # usage: bash tests/cli/test_cli.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "cli: P passed, F failed";
 # the exit status is non-zero when any check failed.
-set -u
-
-if [ $# -ne 2 ]; then
-    echo "usage: $0 <path-to-soap> <tests/data>" >&2
-    exit 2
-fi
-SOAP=$1
-DATA=$2
-MODELS=$DATA/models
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-cli-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-what=""
-
-# run ARGS...: runs soap; stdout in $TMP/out, stderr in $TMP/err, status in rc.
-run() {
-    what="soap $*"
-    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $what: $1"
-    echo "  exit status $rc"
-    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
-    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
-}
-
-# Checks on the last run.
-rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
-out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
-err_has() { if grep -qF -- "$1" "$TMP/err"; then pass; else fail "stderr lacks '$1'"; fi; }
-# A failure: status $1, nothing on stdout, every stderr line "soap: ...",
-# and stderr contains each further argument.
-fails_with() {
-    local status=$1
-    shift
-    local ok=1
-    [ "$rc" -eq "$status" ] || ok=0
-    [ -s "$TMP/out" ] && ok=0
-    [ -s "$TMP/err" ] || ok=0
-    grep -qv '^soap: ' "$TMP/err" && ok=0
-    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
-    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
-}
-# python3 -c CODE on stdout (JSON checks); a missing python3 counts as a
-# failure rather than a silent pass.
-json_check() {
-    if python3 -c "$1" <"$TMP/out"; then pass; else fail "JSON check: $2"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_test_init cli "$@"
 
 # ---------------------------------------------------------------- help
 run --help
@@ -290,5 +237,4 @@ fails_with 1 "bad_order.json: op 'act' (ops[1]): input 'fc' is not an earlier op
 run show --model "$TMP/absent.json"
 fails_with 1 "absent.json: cannot open"
 
-echo "cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_test_finish

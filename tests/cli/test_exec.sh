@@ -10,51 +10,8 @@
 #
 # usage: bash tests/cli/test_exec.sh <path-to-soap> <tests/data>
 # Ends with "exec: P passed, F failed"; non-zero status when a check failed.
-set -u
-
-if [ $# -ne 2 ]; then
-    echo "usage: $0 <path-to-soap> <tests/data>" >&2
-    exit 2
-fi
-SOAP=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-exec-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-what=""
-
-run() {
-    what="soap $*"
-    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $what: $1"
-    echo "  exit status $rc"
-    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
-    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
-}
-rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
-out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
-fails_with() {
-    local status=$1
-    shift
-    local ok=1
-    [ "$rc" -eq "$status" ] || ok=0
-    [ -s "$TMP/out" ] && ok=0
-    grep -qv '^soap: ' "$TMP/err" && ok=0
-    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
-    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
-}
-py() {
-    local code=$1 desc=$2
-    shift 2
-    if python3 -c "$code" "$@" <"$TMP/out"; then pass; else fail "check: $desc"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_test_init exec "$@"
 
 TINY=(--scale tiny --batch 8)
 
@@ -173,5 +130,4 @@ fails_with 1 "unknown sync mode 'ring'"
 run profile --model lenet "${TINY[@]}" --machine cpu-2 --out "$TMP/no/such/dir/c.csv"
 fails_with 1 "c.csv"
 
-echo "exec: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_test_finish

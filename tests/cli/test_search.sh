@@ -11,52 +11,8 @@
 #
 # usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "search: P passed, F failed".
-set -u
-
-if [ $# -ne 2 ]; then
-    echo "usage: $0 <path-to-soap> <tests/data>" >&2
-    exit 2
-fi
-SOAP=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-search-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-what=""
-
-run() {
-    what="soap $*"
-    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $what: $1"
-    echo "  exit status $rc"
-    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
-    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
-}
-rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
-out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
-fails_with() {
-    local status=$1
-    shift
-    local ok=1
-    [ "$rc" -eq "$status" ] || ok=0
-    [ -s "$TMP/out" ] && ok=0
-    [ -s "$TMP/err" ] || ok=0
-    grep -qv '^soap: ' "$TMP/err" && ok=0
-    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
-    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
-}
-py() {
-    local code=$1 desc=$2
-    shift 2
-    if python3 -c "$code" "$@" <"$TMP/out"; then pass; else fail "check: $desc"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_test_init search "$@"
 
 BASE=(--model lenet --machine p100x16 --devices 4 --batch 64)
 JSON_CHECK='
@@ -198,5 +154,4 @@ fails_with 2 "--strategy is required"
 run search --model lenet --machine p100x16 --devices 16 --algo exhaustive
 fails_with 1 "exhaustive" "expected at most"
 
-echo "search: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_test_finish

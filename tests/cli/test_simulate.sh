@@ -10,61 +10,8 @@
 # usage: bash tests/cli/test_simulate.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "simulate: P passed, F failed";
 # the exit status is non-zero when any check failed.
-set -u
-
-if [ $# -ne 2 ]; then
-    echo "usage: $0 <path-to-soap> <tests/data>" >&2
-    exit 2
-fi
-SOAP=$1
-DATA=$2
-MODELS=$DATA/models
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/soap-simulate-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-what=""
-
-# run ARGS...: runs soap; stdout in $TMP/out, stderr in $TMP/err, status in rc.
-run() {
-    what="soap $*"
-    "$SOAP" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $what: $1"
-    echo "  exit status $rc"
-    sed -n '1,6s/^/  stdout: /p' "$TMP/out"
-    sed -n '1,6s/^/  stderr: /p' "$TMP/err"
-}
-
-rc_is() { if [ "$rc" -eq "$1" ]; then pass; else fail "expected exit status $1"; fi; }
-out_has() { if grep -qF -- "$1" "$TMP/out"; then pass; else fail "stdout lacks '$1'"; fi; }
-# A failure: status $1, nothing on stdout, every stderr line "soap: ...",
-# and stderr contains each further argument.
-fails_with() {
-    local status=$1
-    shift
-    local ok=1
-    [ "$rc" -eq "$status" ] || ok=0
-    [ -s "$TMP/out" ] && ok=0
-    [ -s "$TMP/err" ] || ok=0
-    grep -qv '^soap: ' "$TMP/err" && ok=0
-    for s in "$@"; do grep -qF -- "$s" "$TMP/err" || ok=0; done
-    if [ $ok -eq 1 ]; then pass; else fail "expected status $status, a 'soap: ' message with: $*"; fi
-}
-# py CODE WHAT [ARGS...]: python3 -c CODE ARGS with stdout of the last run on
-# stdin; a missing python3 counts as a failure rather than a silent pass.
-py() {
-    local code=$1 desc=$2
-    shift 2
-    if python3 -c "$code" "$@" <"$TMP/out"; then pass; else fail "check: $desc"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_test_init simulate "$@"
 
 # The checks every --json result must pass; argv: devices batch sync overlap.
 JSON_CHECK='
@@ -303,5 +250,4 @@ fails_with 1 "lenet.json"
 run simulate --model lenet --machine k80x64 --devices 16 --strategy "$TMP/lenet.json"
 fails_with 1 "lenet.json" "p100x16"
 
-echo "simulate: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_test_finish
