@@ -98,6 +98,13 @@ int cli_split_options(const cli_command *cmd, int argc, char **argv,
                       const cli_extra_option *opts, int nopts, const char **values,
                       char **rest, int *nrest);
 
+/* cli_split_options, then cli_parse_options on the shared ones (`allowed`):
+ * the whole command line of a command with options of its own. -1 to go
+ * on, or an exit code after a message (or the help). */
+int cli_parse_command(const cli_command *cmd, int argc, char **argv,
+                      const cli_extra_option *opts, int nopts, const char **values,
+                      unsigned allowed, cli_options *o);
+
 /* The integer value `arg` of option --opt, in [lo, hi]: -1 to go on, or
  * CLI_EXIT_USAGE after a message saying what was expected. */
 int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,

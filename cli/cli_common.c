@@ -444,3 +444,17 @@ int cli_split_options(const cli_command *cmd, int argc, char **argv,
     *nrest = n;
     return -1;
 }
+
+int cli_parse_command(const cli_command *cmd, int argc, char **argv,
+                      const cli_extra_option *opts, int nopts, const char **values,
+                      unsigned allowed, cli_options *o)
+{
+    char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    memset(o, 0, sizeof *o);
+    int rc = cli_split_options(cmd, argc, argv, opts, nopts, values, rest, &nrest);
+    if (rc < 0)
+        rc = cli_parse_options(cmd, nrest, rest, allowed, o);
+    free(rest); /* o points into argv, not into rest */
+    return rc;
+}

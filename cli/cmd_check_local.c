@@ -39,17 +39,11 @@ static int run_check_local(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_check_local;
     const char *v[O_COUNT];
-    char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
-    int nrest = 0;
     cli_options o;
-    int rc = cli_split_options(cmd, argc, argv, local_options, O_COUNT, v, rest, &nrest);
-    if (rc < 0)
-        rc = cli_parse_options(cmd, nrest, rest,
+    int rc = cli_parse_command(cmd, argc, argv, local_options, O_COUNT, v,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
                                    CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
-                                   CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON,
-                               &o);
-    free(rest);
+                                   CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
     rc = cli_require(cmd, o.model, "--model", "a built-in model or a model file");

@@ -123,17 +123,11 @@ static int run_run(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_run;
     const char *v[R_COUNT];
-    char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
-    int nrest = 0;
     cli_options o;
-    int rc = cli_split_options(cmd, argc, argv, run_options, R_COUNT, v, rest, &nrest);
-    if (rc < 0)
-        rc = cli_parse_options(cmd, nrest, rest,
+    int rc = cli_parse_command(cmd, argc, argv, run_options, R_COUNT, v,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
                                    CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
-                                   CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON,
-                               &o);
-    free(rest);
+                                   CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
     if ((rc = require_model_machine(cmd, &o)) >= 0 ||
@@ -253,17 +247,11 @@ static int run_profile(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_profile;
     const char *v[P_COUNT];
-    char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
-    int nrest = 0;
     cli_options o;
-    int rc = cli_split_options(cmd, argc, argv, profile_options, P_COUNT, v, rest, &nrest);
-    if (rc < 0)
-        rc = cli_parse_options(cmd, nrest, rest,
+    int rc = cli_parse_command(cmd, argc, argv, profile_options, P_COUNT, v,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
                                    CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
-                                   CLI_OPT_SEED | CLI_OPT_OUT,
-                               &o);
-    free(rest);
+                                   CLI_OPT_SEED | CLI_OPT_OUT, &o);
     if (rc >= 0)
         return rc;
     if ((rc = require_model_machine(cmd, &o)) >= 0)
@@ -435,17 +423,11 @@ static int run_validate(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_validate;
     const char *v[V_COUNT];
-    char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
-    int nrest = 0;
     cli_options o;
-    int rc = cli_split_options(cmd, argc, argv, validate_options, V_COUNT, v, rest, &nrest);
-    if (rc < 0)
-        rc = cli_parse_options(cmd, nrest, rest,
+    int rc = cli_parse_command(cmd, argc, argv, validate_options, V_COUNT, v,
                                CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
                                    CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
-                                   CLI_OPT_SEED | CLI_OPT_JSON,
-                               &o);
-    free(rest);
+                                   CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
     if ((rc = require_model_machine(cmd, &o)) >= 0)
