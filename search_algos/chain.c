@@ -10,9 +10,12 @@
  * chain is the first with the lowest time, logs are concatenated.
  *
  * A proposal (mcmc, anneal): one op uniformly at random, one config of it
- * uniformly at random from the space (soap_space_random), simulated by
- * soap_sim_delta (or, with full_sim, by soap_sim_full of the changed
- * strategy), then kept or undone. Nothing is allocated per proposal; a new
+ * uniformly at random from the space (soap_space_random), the uniform draw
+ * of the acceptance test, then the simulation: soap_sim_delta_limit with
+ * the time above which the proposal would be refused (it stops, and undoes
+ * itself, as soon as the time is sure to be above it), or, with full_sim,
+ * soap_sim_full of the changed strategy; then kept or undone. Both modes
+ * make the same decisions, so they walk the same chain. Nothing is allocated per proposal; a new
  * best is copied into the chain's best strategy and its memory is checked
  * (soap_sim_result_get allocates, but only on a new best).
  *
@@ -190,11 +193,20 @@ static void offer_best(worker *w, chain_state *c, double t, double chain_s)
     c->best_at_s = chain_s;
 }
 
-/* Applies cfg to op (delta, or full simulation of the changed strategy). */
-static double apply(worker *w, chain_state *c, int op, const soap_config *cfg)
+/* Applies cfg to op (delta, or full simulation of the changed strategy).
+ * A delta may stop once the new time is sure to be above `limit`; it has
+ * then undone itself (*undone = 1) and returns a bound above the limit, so
+ * that the decision is the one the exact time would give. */
+static double apply(worker *w, chain_state *c, int op, const soap_config *cfg, double limit,
+                    int *undone)
 {
-    if (!w->sh->o->full_sim)
-        return soap_sim_delta(w->sim, op, cfg);
+    *undone = 0;
+    if (!w->sh->o->full_sim) {
+        int exact;
+        double t = soap_sim_delta_limit(w->sim, op, cfg, limit, &exact);
+        *undone = !exact;
+        return t;
+    }
     w->saved = w->cur->configs[op];
     w->cur->configs[op] = *cfg;
     double t = soap_sim_full(w->sim, w->cur, &c->err);
@@ -203,8 +215,10 @@ static double apply(worker *w, chain_state *c, int op, const soap_config *cfg)
     return t;
 }
 
-static void reject(worker *w, int op)
+static void reject(worker *w, int op, int undone)
 {
+    if (undone)
+        return;
     if (!w->sh->o->full_sim)
         soap_sim_undo(w->sim);
     else
@@ -259,29 +273,33 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
     while (!chain_over(sh, c, chain_s, 1)) {
         int op = (int)gsl_rng_uniform_int(rng, (unsigned long)g->nops);
         soap_space_random(sh->space, op, rng, &cfg);
-        double t = apply(w, c, op, &cfg);
+        /* The Metropolis-Hastings draw comes first: a proposal of time t
+         * is kept iff t <= cur_s or u < exp(x) with x = (cur_s - t) / scale,
+         * i.e. iff t <= cur_s or t < cur_s - scale ln u, which lets the
+         * simulation stop as soon as t is sure to be above that limit. */
+        double scale;
+        if (sh->kind == CHAIN_MCMC) {
+            scale = 1.0 / sh->beta;
+        } else {
+            double temp = t0 * pow(t1 / t0, fmin(1.0, spent(c, chain_s)));
+            scale = temp;
+        }
+        double u = gsl_rng_uniform(rng);
+        double limit = u > 0 ? cur_s - scale * log(u) : INFINITY;
+        int undone;
+        double t = apply(w, c, op, &cfg, limit, &undone);
         if (c->status != SOAP_OK)
             return;
         c->proposals++;
         chain_s = search_now() - start;
-        int keep = t <= cur_s;
-        if (!keep) {
-            double x;
-            if (sh->kind == CHAIN_MCMC) {
-                x = sh->beta * (cur_s - t);
-            } else {
-                double temp = t0 * pow(t1 / t0, fmin(1.0, spent(c, chain_s)));
-                x = (cur_s - t) / temp;
-            }
-            keep = gsl_rng_uniform(rng) < exp(x);
-        }
+        int keep = t <= cur_s || t < limit;
         double old_best = c->best_s;
         if (keep) {
             c->accepted++;
             cur_s = t;
             offer_best(w, c, t, chain_s);
         } else {
-            reject(w, op);
+            reject(w, op, undone);
         }
         if (c->best_s != old_best || c->proposals % sh->log_every == 0)
             log_row(sh, c, cur_s);
@@ -328,7 +346,9 @@ static void run_greedy(worker *w, chain_state *c, gsl_rng *rng, double init_s, i
             while (soap_space_neighbour(sh->space, op, &now, &cur, &cfg)) {
                 if (chain_over(sh, c, chain_s, 0))
                     goto out;
-                double t = apply(w, c, op, &cfg);
+                /* Only a time below cur_s matters: a delta may stop above it. */
+                int undone;
+                double t = apply(w, c, op, &cfg, cur_s, &undone);
                 if (c->status != SOAP_OK)
                     goto out;
                 c->proposals++;
@@ -349,7 +369,7 @@ static void run_greedy(worker *w, chain_state *c, gsl_rng *rng, double init_s, i
                     }
                     c->over_capacity++;
                 }
-                reject(w, op);
+                reject(w, op, undone);
                 if (c->proposals % sh->log_every == 0)
                     log_row(sh, c, cur_s);
             }

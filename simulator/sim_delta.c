@@ -39,6 +39,7 @@
  * simulation) commits: the replaced tasks and their edges go back to the
  * pools then.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -133,9 +134,45 @@ static void take_group(soap_sim *sim, int group, int *p0)
     mark_group(sim, group, p0);
 }
 
+static void revert(soap_sim *sim, int replay);
+
+/* The resources' busy sums after the change (into res_busy_alt); returns
+ * their largest, a lower bound of the new iteration time. */
+static double busy_after(soap_sim *sim)
+{
+    double *b = sim->res_busy_alt;
+    memcpy(b, sim->res_busy, (size_t)sim->nres * sizeof *b);
+    const sim_task *T = sim->tasks;
+    for (int i = 0; i < sim->dead.n; i++)
+        if (T[sim->dead.v[i]].res >= 0)
+            b[T[sim->dead.v[i]].res] -= T[sim->dead.v[i]].dur;
+    for (int i = 0; i < sim->created.n; i++)
+        if (T[sim->created.v[i]].res >= 0)
+            b[T[sim->created.v[i]].res] += T[sim->created.v[i]].dur;
+    double lb = 0;
+    for (int r = 0; r < sim->nres; r++)
+        if (b[r] > lb)
+            lb = b[r];
+    return lb;
+}
+
+/* Back to rest after a change: new tasks live, no task marked changed. */
+static void settle(soap_sim *sim)
+{
+    for (int i = 0; i < sim->created.n; i++)
+        sim->tasks[sim->created.v[i]].state = SIM_LIVE;
+    for (int i = 0; i < sim->changed.n; i++)
+        sim->tasks[sim->changed.v[i]].changed = 0;
+    sim->changed.n = 0;
+    sim->pending = 1;
+}
+
 /* Replaces op's config by c and re-simulates from the cut, keeping what
- * undo needs. */
-static double apply(soap_sim *sim, int op, const soap_config *c)
+ * undo needs. When the new time is sure to exceed `limit` (a resource's
+ * busy sum, or a task that ends, after it) the change is undone at once:
+ * *exact = 0 and the value returned is a lower bound of the new time above
+ * the limit. */
+static double apply(soap_sim *sim, int op, const soap_config *c, double limit, int *exact)
 {
     const soap_graph *g = sim->g;
     const soap_op *o = &g->ops[op];
@@ -185,6 +222,18 @@ static double apply(soap_sim *sim, int op, const soap_config *c)
             mark_changed(sim, sim->edges[e].dst, &p0);
     }
 
+    /* 3b. A bound that decides without simulating. The busy sums are kept
+     * by additions and subtractions: the margin covers their rounding. */
+    *exact = 1;
+    double lb = busy_after(sim);
+    if (lb > limit * (1 + 1e-7)) {
+        settle(sim);
+        sim->undo_p = nold;
+        revert(sim, 0);
+        *exact = 0;
+        return lb;
+    }
+
     /* 4. The cut. */
     int p = p0;
     for (int i = 0; i < sim->created.n; i++)
@@ -223,53 +272,29 @@ static double apply(soap_sim *sim, int op, const soap_config *c)
     memcpy(sim->snap_res_last, sim->res_last, (size_t)sim->nres * sizeof *sim->res_last);
     memcpy(sim->snap_res_free, sim->res_free, (size_t)sim->nres * sizeof *sim->res_free);
     sim->norder = p;
-    sim_event_loop(sim);
+    double passed = sim_event_loop(sim, limit);
 
     /* 6. Bookkeeping back to rest; dead and created stay listed for undo. */
-    for (int i = 0; i < sim->created.n; i++)
-        T[sim->created.v[i]].state = SIM_LIVE;
-    for (int i = 0; i < sim->changed.n; i++)
-        T[sim->changed.v[i]].changed = 0;
-    sim->changed.n = 0;
+    settle(sim);
+    if (passed >= 0) {
+        revert(sim, 1);
+        *exact = 0;
+        return passed;
+    }
     SOAP_ASSERT(sim->norder == sim->nlive - sim->dead.n);
-    sim->pending = 1;
+    double *t = sim->res_busy;
+    sim->res_busy = sim->res_busy_alt;
+    sim->res_busy_alt = t;
+    sim->busy_swapped = 1;
     return sim->iteration_s;
 }
 
-void sim_delta_commit(soap_sim *sim)
-{
-    if (sim->pending)
-        sim_release_unlinked(sim, sim->dead.v, sim->dead.n);
-    sim->pending = 0;
-    sim->can_undo = 0;
-    sim->dead.n = sim->created.n = sim->undo_groups.n = 0;
-}
-
-/* Puts the graph and timeline from before the last apply() back: the new
- * tasks go, the replaced ones are linked in again, and the old order and
- * times of the tasks after the cut are copied back (nothing re-simulated). */
-static void revert(soap_sim *sim)
+/* Replays the old tasks after the cut in their old order from the
+ * resources' state at the cut: the same max and + as the event loop made,
+ * so start and end come back bitwise. */
+static void replay_order(soap_sim *sim)
 {
     sim_task *T = sim->tasks;
-    for (int i = 0; i < sim->created.n; i++)
-        sim_task_detach(sim, sim->created.v[i]);
-    for (int i = 0; i < sim->created.n; i++)
-        sim_task_release(sim, sim->created.v[i]);
-    for (int i = 0; i < sim->dead.n; i++)
-        sim_task_relink(sim, sim->dead.v[i]);
-    for (int i = 0; i < sim->dead.n; i++)
-        T[sim->dead.v[i]].state = SIM_LIVE;
-    /* Heads in reverse order of taking: a group taken twice (an op reading
-     * one input twice) gets its first, real head back. */
-    for (int i = sim->undo_groups.n - 2; i >= 0; i -= 2)
-        sim->group_head[sim->undo_groups.v[i]] = sim->undo_groups.v[i + 1];
-    int op = sim->undo_op;
-    memcpy(sim->fwd_id[op], sim->undo_fwd, sizeof sim->undo_fwd);
-    memcpy(sim->bwd_id[op], sim->undo_bwd, sizeof sim->undo_bwd);
-    sim->strat->configs[op] = sim->undo_cfg;
-    /* Replay the old tasks after the cut in their old order from the
-     * resources' state at the cut: the same max and + as the event loop
-     * made, so start and end come back bitwise. */
     memcpy(sim->res_last, sim->snap_res_last, (size_t)sim->nres * sizeof *sim->res_last);
     memcpy(sim->res_free, sim->snap_res_free, (size_t)sim->nres * sizeof *sim->res_free);
     int p = sim->undo_p;
@@ -298,6 +323,49 @@ static void revert(soap_sim *sim)
             pm = t->end;
         sim->pmax[i] = pm;
     }
+}
+
+void sim_delta_commit(soap_sim *sim)
+{
+    if (sim->pending)
+        sim_release_unlinked(sim, sim->dead.v, sim->dead.n);
+    sim->pending = 0;
+    sim->can_undo = 0;
+    sim->busy_swapped = 0;
+    sim->dead.n = sim->created.n = sim->undo_groups.n = 0;
+}
+
+/* Puts the graph and timeline from before the last apply() back: the new
+ * tasks go, the replaced ones are linked in again, and (replay) the old
+ * order and times of the tasks after the cut are copied back (nothing
+ * re-simulated); without replay the timeline was never touched. */
+static void revert(soap_sim *sim, int replay)
+{
+    sim_task *T = sim->tasks;
+    for (int i = 0; i < sim->created.n; i++)
+        sim_task_detach(sim, sim->created.v[i]);
+    for (int i = 0; i < sim->created.n; i++)
+        sim_task_release(sim, sim->created.v[i]);
+    for (int i = 0; i < sim->dead.n; i++)
+        sim_task_relink(sim, sim->dead.v[i]);
+    for (int i = 0; i < sim->dead.n; i++)
+        T[sim->dead.v[i]].state = SIM_LIVE;
+    /* Heads in reverse order of taking: a group taken twice (an op reading
+     * one input twice) gets its first, real head back. */
+    for (int i = sim->undo_groups.n - 2; i >= 0; i -= 2)
+        sim->group_head[sim->undo_groups.v[i]] = sim->undo_groups.v[i + 1];
+    int op = sim->undo_op;
+    memcpy(sim->fwd_id[op], sim->undo_fwd, sizeof sim->undo_fwd);
+    memcpy(sim->bwd_id[op], sim->undo_bwd, sizeof sim->undo_bwd);
+    sim->strat->configs[op] = sim->undo_cfg;
+    if (sim->busy_swapped) {
+        double *t = sim->res_busy;
+        sim->res_busy = sim->res_busy_alt;
+        sim->res_busy_alt = t;
+        sim->busy_swapped = 0;
+    }
+    if (replay)
+        replay_order(sim);
     sim->norder = sim->undo_nold;
     sim->iteration_s = sim->undo_iteration;
     sim->dead.n = sim->created.n = sim->undo_groups.n = 0;
@@ -307,6 +375,13 @@ static void revert(soap_sim *sim)
 
 double soap_sim_delta(soap_sim *sim, int op, const soap_config *c)
 {
+    return soap_sim_delta_limit(sim, op, c, INFINITY, NULL);
+}
+
+double soap_sim_delta_limit(soap_sim *sim, int op, const soap_config *c, double limit,
+                            int *exact)
+{
+    int ex = 1;
     SOAP_ASSERT(sim && c && sim->simulated);
     SOAP_ASSERT(op >= 0 && op < sim->g->nops);
     soap_error err;
@@ -314,15 +389,20 @@ double soap_sim_delta(soap_sim *sim, int op, const soap_config *c)
     SOAP_ASSERT(soap_config_check(sim->g, op, c, sim->m->ndevices, &err) == SOAP_OK);
     sim_delta_commit(sim);
     sim->can_undo = 1;
-    if (soap_config_equal(c, &sim->strat->configs[op]))
-        return sim->iteration_s; /* nothing to apply, nothing to revert */
-    return apply(sim, op, c);
+    double t = sim->iteration_s; /* nothing to apply, nothing to revert */
+    if (!soap_config_equal(c, &sim->strat->configs[op]))
+        t = apply(sim, op, c, limit, &ex);
+    if (!ex)
+        sim->can_undo = 0;
+    if (exact)
+        *exact = ex;
+    return t;
 }
 
 void soap_sim_undo(soap_sim *sim)
 {
     SOAP_ASSERT(sim);
     if (sim->can_undo && sim->pending)
-        revert(sim);
+        revert(sim, 1);
     sim->can_undo = 0;
 }

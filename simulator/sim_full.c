@@ -11,6 +11,7 @@
  * simulation of the same task graph gives bitwise the same times, whatever
  * order it was built in.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,8 @@ soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c
         for (int k = 0; k < (m->links[l].nends == 2 ? 2 : 1); k++)
             sim->res_link[sim->link_res[l] + k] = l;
     sim->res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->res_busy = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->res_busy_alt = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_last = soap_xmalloc((size_t)sim->nres * sizeof(int));
     sim->snap_res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->snap_res_last = soap_xmalloc((size_t)sim->nres * sizeof(int));
@@ -177,6 +180,8 @@ void soap_sim_free(soap_sim *sim)
     free(sim->link_res);
     free(sim->res_link);
     free(sim->res_free);
+    free(sim->res_busy);
+    free(sim->res_busy_alt);
     free(sim->res_last);
     free(sim->snap_res_free);
     free(sim->snap_res_last);
@@ -262,8 +267,9 @@ static int heap_pop(soap_sim *sim)
     return top;
 }
 
-void sim_event_loop(soap_sim *sim)
+double sim_event_loop(soap_sim *sim, double limit)
 {
+    double passed = -1;
     sim_task *T = sim->tasks;
     const sim_edge *E = sim->edges;
     double *res_free = sim->res_free;
@@ -295,6 +301,10 @@ void sim_event_loop(soap_sim *sim)
             pm = end;
         sim->pmax[n] = pm;
         n++;
+        if (end > limit) {
+            passed = end;
+            break;
+        }
         for (int e = t->eout; e >= 0; e = E[e].next_out) {
             int y = E[e].dst;
             sim_task *ty = &T[y];
@@ -306,6 +316,7 @@ void sim_event_loop(soap_sim *sim)
     }
     sim->norder = n;
     sim->iteration_s = n ? sim->pmax[n - 1] : 0;
+    return passed;
 }
 
 void sim_simulate_all(soap_sim *sim)
@@ -327,13 +338,18 @@ void sim_simulate_all(soap_sim *sim)
     for (int r = 0; r < sim->nres; r++) {
         sim->res_free[r] = 0;
         sim->res_last[r] = -1;
+        sim->res_busy[r] = 0;
     }
+    for (int x = 0; x < sim->task_used; x++)
+        if (T[x].kind != SIM_FREE && T[x].res >= 0)
+            sim->res_busy[T[x].res] += T[x].dur;
+    sim->busy_swapped = 0;
     sim->norder = 0;
     sim->nheap = 0;
     for (int x = 0; x < sim->task_used; x++)
         if (T[x].kind != SIM_FREE && T[x].pending == 0)
             sim_heap_push(sim, x);
-    sim_event_loop(sim);
+    sim_event_loop(sim, INFINITY);
     /* Every task runs: the graph is acyclic since keys order every edge. */
     SOAP_ASSERT(sim->norder == sim->nlive);
     sim->created.n = 0;

@@ -192,6 +192,12 @@ struct soap_sim {
                                   smaller than the graph) */
     int nheap, heap_cap;
     double *res_free;          /* per resource: end of its last task */
+    double *res_busy;          /* per resource: the sum of its tasks'
+                                  durations (a lower bound of the iteration
+                                  time; kept up to date by deltas, so it may
+                                  drift from an exact sum by rounding) */
+    double *res_busy_alt;      /* scratch: the next / the undone res_busy */
+    int busy_swapped;          /* the last delta swapped the two */
     int *res_last;             /* per resource: its last task, -1 */
     double iteration_s;
 
@@ -277,8 +283,11 @@ extern const char *const sim_kind_names[SIM_KIND_COUNT];
 /* ---- sim_full.c ---- */
 /* Heap of ready tasks by (ready, key). */
 void sim_heap_push(soap_sim *sim, int id);
-/* Runs the event loop from the current heap, appending to the order. */
-void sim_event_loop(soap_sim *sim);
+/* Runs the event loop from the current heap, appending to the order. It
+ * stops early, returning the end of the task that passed it, as soon as a
+ * task ends after `limit` (the iteration time is then above the limit);
+ * else it returns -1. */
+double sim_event_loop(soap_sim *sim, double limit);
 /* Full simulation of the current task graph. */
 void sim_simulate_all(soap_sim *sim);
 

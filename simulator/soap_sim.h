@@ -148,7 +148,17 @@ double soap_sim_full(soap_sim *sim, const soap_strategy *s, soap_error *err);
  * only what moves; gives exactly the result of soap_sim_full on the changed
  * strategy. Returns the new iteration time. The config must be valid. */
 double soap_sim_delta(soap_sim *sim, int op, const soap_config *c);
-/* Reverts the last soap_sim_delta (a rejected proposal). */
+/* The same, for a search that only needs to know whether the new time is
+ * at most `limit` (a Metropolis-Hastings step that drew its threshold
+ * first): as soon as the new time is sure to exceed the limit (a device's
+ * or link's total task time, or a task that ends, beyond it) the change is
+ * undone at once, *exact (may be NULL) is 0, and the value returned is a
+ * lower bound of the new time, above the limit. Otherwise *exact is 1 and
+ * it is soap_sim_delta. limit = INFINITY is soap_sim_delta. */
+double soap_sim_delta_limit(soap_sim *sim, int op, const soap_config *c, double limit,
+                            int *exact);
+/* Reverts the last soap_sim_delta (a rejected proposal); nothing after a
+ * delta_limit that already undid itself. */
 void soap_sim_undo(soap_sim *sim);
 /* The strategy currently simulated (owned by sim). */
 const soap_strategy *soap_sim_strategy(const soap_sim *sim);

@@ -10,6 +10,10 @@
  * (bitwise), and every 100 steps the same figures (busy time per device,
  * bytes, memory, critical path, bounds). Undo restores the previous time
  * exactly. The cases alternate ps / allreduce and overlap / no_overlap.
+ * Half of the steps are bounded (soap_sim_delta_limit with a limit up to
+ * 20% above the current time): one that gives up returns a lower bound
+ * above its limit that the full simulation of the changed strategy
+ * confirms, and leaves the timeline exactly as it was.
  *
  * Also: a delta to the config already in place changes nothing, and a full
  * simulation after deltas starts afresh. */
@@ -158,12 +162,36 @@ START_TEST(test_delta_equals_full)
     gsl_rng_set(rng, 1000 + (unsigned long)_i);
     soap_dims_mask mask;
     ck_assert(soap_dims_mask_parse(dc->dims, &mask, &err) == SOAP_OK);
-    int kept = 0;
+    int kept = 0, limited = 0;
     for (int step = 0; step < STEPS; step++) {
         int op = (int)gsl_rng_uniform_int(rng, (unsigned long)f.g->nops);
         soap_config c = soap_config_random(f.g, op, f.m->ndevices, &mask, rng);
         double before = t;
-        t = soap_sim_delta(f.a, op, &c);
+        /* Half of the steps bounded, as a Metropolis-Hastings step with its
+         * threshold drawn first: a bounded delta that gives up must have
+         * undone itself and have had a reason (the real time is above the
+         * limit, and at least the value returned). */
+        int exact = 1;
+        double limit = INFINITY;
+        if (gsl_rng_uniform(rng) < 0.5)
+            limit = before * (1 + 0.2 * gsl_rng_uniform(rng));
+        t = soap_sim_delta_limit(f.a, op, &c, limit, &exact);
+        if (!exact) {
+            limited++;
+            soap_strategy *changed = soap_strategy_clone(soap_sim_strategy(f.a));
+            ck_assert(!soap_config_equal(&changed->configs[op], &c));
+            changed->configs[op] = c;
+            double real = soap_sim_full(f.b, changed, &err);
+            soap_strategy_free(changed);
+            ck_assert_msg(t > limit && real >= t, "step %d: bound %.17g, limit %.17g, real %.17g",
+                          step, t, limit, real);
+            ck_assert(f.a->iteration_s == before);
+            t = before;
+            double full = soap_sim_full(f.b, soap_sim_strategy(f.a), &err);
+            ck_assert(full == t);
+            same_timeline(f.a, f.b, step);
+            continue;
+        }
         ck_assert(t > 0);
         ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[op], &c));
         if (gsl_rng_uniform(rng) >= KEEP) {
@@ -185,7 +213,9 @@ START_TEST(test_delta_equals_full)
         fprintf(stderr, "%s on %s at %d: %d tasks at the end, %.1f s\n", dc->model,
                 dc->machine, dc->ndevices, f.a->norder,
                 (double)(clock() - t_start) / CLOCKS_PER_SEC);
-    ck_assert(kept > STEPS / 5);
+    ck_assert(kept > STEPS / 10);
+    ck_assert_msg(limited >= 5, "%s on %s: only %d bounded deltas gave up", dc->model,
+                  dc->machine, limited);
     gsl_rng_free(rng);
     teardown(&f);
 }
