@@ -115,6 +115,16 @@ int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
  * a bad name, like an unknown model). */
 int cli_sim_options(const char *sync, int no_overlap, soap_sim_options *out);
 
+/* Checks --model and --machine (and --strategy if `strategy`) are there:
+ * -1 to go on, or CLI_EXIT_USAGE after a message saying what is missing. */
+int cli_require_inputs(const cli_command *cmd, const cli_options *o, int strategy);
+
+/* The costs of --costs (NULL: analytic only), refused when the table holds
+ * no device type of m, and a simulator of g on m with them. NULL after a
+ * message; *costs gets the costs to free after the simulator. */
+soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const char *costs_path,
+                      const soap_sim_options *opt, soap_costs **costs);
+
 /* Checks that an option the command needs is there (CLI_EXIT_USAGE with a
  * message if not, -1 if it is). `what` says what the value is. */
 int cli_require(const cli_command *cmd, const char *value, const char *option,

@@ -458,3 +458,33 @@ int cli_parse_command(const cli_command *cmd, int argc, char **argv,
     free(rest); /* o points into argv, not into rest */
     return rc;
 }
+
+int cli_require_inputs(const cli_command *cmd, const cli_options *o, int strategy)
+{
+    int rc = cli_require(cmd, o->model, "--model",
+                         "a built-in model, see 'soap models', or a model file");
+    if (rc < 0)
+        rc = cli_require(cmd, o->machine, "--machine",
+                         "a preset, see 'soap machines', or a machine file");
+    if (rc < 0 && strategy)
+        rc = cli_require(cmd, o->strategy, "--strategy",
+                         "a built-in strategy, see 'soap strategies', or a strategy file");
+    return rc;
+}
+
+soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const char *costs_path,
+                      const soap_sim_options *opt, soap_costs **costs)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_sim *sim = NULL;
+    *costs = soap_costs_new(costs_path, &err);
+    if (*costs && soap_costs_check_machine(*costs, m, &err) == SOAP_OK)
+        sim = soap_sim_new(g, m, *costs, opt, &err);
+    if (!sim) {
+        cli_fail(&err);
+        soap_costs_free(*costs);
+        *costs = NULL;
+    }
+    return sim;
+}

@@ -46,11 +46,7 @@ static int run_check_local(int argc, char **argv)
                                    CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
-    rc = cli_require(cmd, o.model, "--model", "a built-in model or a model file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.machine, "--machine", "a preset or a machine file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.strategy, "--strategy", "a strategy file or built-in name");
+    rc = cli_require_inputs(cmd, &o, 1);
     if (rc >= 0)
         return rc;
     soap_error err;
@@ -93,16 +89,9 @@ static int run_check_local(int argc, char **argv)
         cli_fail(&err);
         goto done;
     }
-    costs = soap_costs_new(v[O_COSTS], &err);
-    if (!costs) {
-        cli_fail(&err);
+    sim = cli_new_sim(g, m, v[O_COSTS], &simopt, &costs);
+    if (!sim)
         goto done;
-    }
-    sim = soap_sim_new(g, m, costs, &simopt, &err);
-    if (!sim) {
-        cli_fail(&err);
-        goto done;
-    }
     soap_local_report rep;
     if (soap_search_check_local(sim, g, m, s, &sp, v[O_ALLOW_OVER] != NULL, &rep, &err) !=
         SOAP_OK) {
@@ -149,16 +138,11 @@ static int run_check_local(int argc, char **argv)
     }
     rc = CLI_EXIT_OK;
 done:
-    if (sim)
-        soap_sim_free(sim);
-    if (costs)
-        soap_costs_free(costs);
-    if (s)
-        soap_strategy_free(s);
-    if (g)
-        soap_graph_free(g);
-    if (m)
-        soap_machine_free(m);
+    soap_sim_free(sim);
+    soap_costs_free(costs);
+    soap_strategy_free(s);
+    soap_graph_free(g);
+    soap_machine_free(m);
     return rc;
 }
 

@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
 #include "cli.h"
 #include "soap_exec.h"
 #include "soap_sim.h"
@@ -58,16 +61,6 @@ static int load_inputs(const cli_options *o, soap_machine **m, soap_graph **g)
         return CLI_EXIT_INPUT;
     *g = cli_load_model(o, (int64_t)CLI_BATCH_PER_DEVICE * (*m)->ndevices);
     return *g ? -1 : CLI_EXIT_INPUT;
-}
-
-static int require_model_machine(const cli_command *cmd, const cli_options *o)
-{
-    int rc = cli_require(cmd, o->model, "--model",
-                         "a built-in model, see 'soap models', or a model file");
-    if (rc < 0)
-        rc = cli_require(cmd, o->machine, "--machine",
-                         "a preset, see 'soap machines', or a machine file");
-    return rc;
 }
 
 /* Runs s: warm-up, then the timed iterations. */
@@ -130,9 +123,7 @@ static int run_run(int argc, char **argv)
                                    CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
-    if ((rc = require_model_machine(cmd, &o)) >= 0 ||
-        (rc = cli_require(cmd, o.strategy, "--strategy",
-                          "a built-in strategy, see 'soap strategies', or a strategy file")) >= 0)
+    if ((rc = cli_require_inputs(cmd, &o, 1)) >= 0)
         return rc;
     int iters, warmup;
     double lr;
@@ -254,7 +245,7 @@ static int run_profile(int argc, char **argv)
                                    CLI_OPT_SEED | CLI_OPT_OUT, &o);
     if (rc >= 0)
         return rc;
-    if ((rc = require_model_machine(cmd, &o)) >= 0)
+    if ((rc = cli_require_inputs(cmd, &o, 0)) >= 0)
         return rc;
     soap_profile_options po = {.seed = o.seed};
     if ((rc = count_option(cmd, "reps", v[P_REPS], 1, 5, &po.reps)) >= 0 ||
@@ -381,17 +372,6 @@ static int load_strategies(const cli_command *cmd, const char *list, const soap_
     return rc;
 }
 
-static double median_of(double *v, int n)
-{
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* The CSV, with '#' provenance lines, written atomically. */
 static int write_csv(const char *path, const vrow *rows, int n, const soap_graph *g,
                      const soap_machine *m, const char *backend, const char *costs,
@@ -430,7 +410,7 @@ static int run_validate(int argc, char **argv)
                                    CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
-    if ((rc = require_model_machine(cmd, &o)) >= 0)
+    if ((rc = cli_require_inputs(cmd, &o, 0)) >= 0)
         return rc;
     int iters, warmup;
     if ((rc = count_option(cmd, "iters", v[V_ITERS], 1, DEFAULT_ITERS, &iters)) >= 0 ||
@@ -457,15 +437,9 @@ static int run_validate(int argc, char **argv)
                               g, m, o.seed, rows, &n)) >= 0)
         goto done;
     rc = CLI_EXIT_INPUT;
-    costs = soap_costs_new(v[V_COSTS], &err);
-    if (costs && soap_costs_check_machine(costs, m, &err) != SOAP_OK) {
-        soap_costs_free(costs);
-        costs = NULL;
-    }
-    if (!costs || !(sim = soap_sim_new(g, m, costs, &simopt, &err))) {
-        cli_fail(&err);
+    sim = cli_new_sim(g, m, v[V_COSTS], &simopt, &costs);
+    if (!sim)
         goto done;
-    }
     int tty = isatty(2);
     for (int i = 0; i < n; i++) {
         if (tty)
@@ -495,7 +469,9 @@ static int run_validate(int argc, char **argv)
         e[i] = fabs(rows[i].err);
         maxe = fmax(maxe, e[i]);
     }
-    double tau = soap_kendall_tau(a, bm, n), mede = median_of(e, n);
+    double tau = soap_kendall_tau(a, bm, n);
+    gsl_sort(e, 1, (size_t)n);
+    double mede = gsl_stats_median_from_sorted_data(e, 1, (size_t)n);
     free(a);
     free(bm);
     free(e);

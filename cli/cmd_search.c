@@ -236,8 +236,7 @@ static double builtin_time(soap_sim *sim, const char *name, const soap_graph *g,
     double t = s ? soap_sim_full(sim, s, &err) : -1.0;
     if (t < 0.0)
         cli_fail(&err);
-    if (s)
-        soap_strategy_free(s);
+    soap_strategy_free(s);
     return t;
 }
 
@@ -384,11 +383,7 @@ static int run_search(int argc, char **argv)
                                    CLI_OPT_SEED | CLI_OPT_OUT | CLI_OPT_JSON, &o);
     if (rc >= 0)
         return rc;
-    rc = cli_require(cmd, o.model, "--model", "a built-in model, see 'soap models', or a "
-                                              "model file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.machine, "--machine",
-                         "a preset, see 'soap machines', or a machine file");
+    rc = cli_require_inputs(cmd, &o, 0);
     if (rc >= 0)
         return rc;
 
@@ -446,20 +441,9 @@ static int run_search(int argc, char **argv)
     g = cli_load_model(&o, (int64_t)CLI_BATCH_PER_DEVICE * m->ndevices);
     if (!g)
         goto done;
-    costs = soap_costs_new(v[O_COSTS], &err);
-    if (costs && soap_costs_check_machine(costs, m, &err) != SOAP_OK) {
-        soap_costs_free(costs);
-        costs = NULL;
-    }
-    if (!costs) {
-        cli_fail(&err);
+    sim = cli_new_sim(g, m, v[O_COSTS], &simopt, &costs);
+    if (!sim)
         goto done;
-    }
-    sim = soap_sim_new(g, m, costs, &simopt, &err);
-    if (!sim) {
-        cli_fail(&err);
-        goto done;
-    }
     int irc = load_inits(cmd, v[O_INIT] ? v[O_INIT] : DEFAULT_INIT, g, m, o.seed, &in);
     if (irc >= 0) {
         rc = irc;
@@ -535,14 +519,10 @@ static int run_search(int argc, char **argv)
 done:
     soap_search_result_free(&r);
     inits_free(&in);
-    if (sim)
-        soap_sim_free(sim);
-    if (costs)
-        soap_costs_free(costs);
-    if (g)
-        soap_graph_free(g);
-    if (m)
-        soap_machine_free(m);
+    soap_sim_free(sim);
+    soap_costs_free(costs);
+    soap_graph_free(g);
+    soap_machine_free(m);
     return rc;
 }
 

@@ -229,14 +229,7 @@ static int run_simulate(int argc, char **argv)
                                    CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
                                    CLI_OPT_STRATEGY | CLI_OPT_SEED | CLI_OPT_JSON, &o);
     if (rc < 0)
-        rc = cli_require(cmd, o.model, "--model",
-                         "a built-in model, see 'soap models', or a model file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.machine, "--machine",
-                         "a preset, see 'soap machines', or a machine file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.strategy, "--strategy",
-                         "a built-in strategy, see 'soap strategies', or a strategy file");
+        rc = cli_require_inputs(cmd, &o, 1);
     if (rc >= 0)
         return rc;
 
@@ -269,20 +262,9 @@ static int run_simulate(int argc, char **argv)
         cli_fail(&err);
         goto done;
     }
-    costs = soap_costs_new(v[S_COSTS], &err);
-    if (costs && soap_costs_check_machine(costs, m, &err) != SOAP_OK) {
-        soap_costs_free(costs);
-        costs = NULL;
-    }
-    if (!costs) {
-        cli_fail(&err);
+    sim = cli_new_sim(g, m, v[S_COSTS], &simopt, &costs);
+    if (!sim)
         goto done;
-    }
-    sim = soap_sim_new(g, m, costs, &simopt, &err);
-    if (!sim) {
-        cli_fail(&err);
-        goto done;
-    }
     if (soap_sim_full(sim, s, &err) < 0.0) {
         cli_fail(&err);
         goto done;
@@ -309,16 +291,11 @@ static int run_simulate(int argc, char **argv)
 done:
     if (have_result)
         soap_sim_result_free(&r);
-    if (sim)
-        soap_sim_free(sim);
-    if (costs)
-        soap_costs_free(costs);
-    if (s)
-        soap_strategy_free(s);
-    if (g)
-        soap_graph_free(g);
-    if (m)
-        soap_machine_free(m);
+    soap_sim_free(sim);
+    soap_costs_free(costs);
+    soap_strategy_free(s);
+    soap_graph_free(g);
+    soap_machine_free(m);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* backend.c: the registry of executor backends, and the entry of the CUDA
- * backend when this build has none: it answers every create() with a clear
- * "not built" error, so that callers need no #ifdef.
+ * backend, which no build has yet: it answers create() with a clear "not
+ * built" error, so that callers need no #ifdef (the CUDA backend's files
+ * will replace this entry).
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,9 +9,7 @@
 #include "soap_exec.h"
 
 extern const soap_backend_ops soap_backend_cpu;
-#ifdef SOAP_HAVE_CUDA
-extern const soap_backend_ops soap_backend_cuda;
-#else
+
 static void *cuda_not_built(const soap_machine *m, soap_error *err)
 {
     soap_error_set(err, SOAP_ERR_NOT_BUILT,
@@ -24,7 +23,6 @@ static const soap_backend_ops soap_backend_cuda = {
     .description = "NVIDIA GPUs: cuDNN, cuBLAS, NCCL (not built)",
     .create = cuda_not_built,
 };
-#endif
 
 static const soap_backend_ops *const registry[] = {&soap_backend_cpu, &soap_backend_cuda, NULL};
 

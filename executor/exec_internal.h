@@ -44,9 +44,8 @@ typedef struct xpiece {
 } xpiece;
 
 typedef struct xinput {
-    soap_block in;     /* data NULL when the task needs nothing of it */
-    soap_block din;    /* data NULL when no gradient flows back */
-    int alias;         /* 1: in / din are the producer's y / dy */
+    int alias;         /* 1: the task's in / din blocks are the producer's
+                          y / dy */
     int npieces;
     xpiece *pieces;    /* gathers (producer tasks), owned; none when alias */
 } xinput;
@@ -57,6 +56,9 @@ typedef struct xtask {
     soap_block y, dy;
     soap_block labels;       /* SOFTMAX_CE only */
     xinput *inputs;          /* ninputs, owned */
+    soap_block *in, *din;    /* per input, as the kernels take them, owned:
+                                data NULL when the task needs nothing of it
+                                / when no gradient flows back */
     soap_block w[SOAP_MAX_WEIGHTS], dw[SOAP_MAX_WEIGHTS];
     int npulls;
     xpiece *pulls;           /* gradient pieces to add into dy, owned */
@@ -124,7 +126,7 @@ struct soap_exec {
 };
 
 /* plan.c */
-soap_status soap_exec_plan(soap_exec *x, unsigned long seed, soap_error *err);
+void soap_exec_plan(soap_exec *x, unsigned long seed);
 void soap_exec_plan_free(soap_exec *x);
 /* A block over r allocated on dev (counted), zeroed. */
 soap_block soap_exec_alloc_block(soap_exec *x, int dev, const soap_region *r);

@@ -35,10 +35,19 @@ soap_block soap_exec_alloc_block(soap_exec *x, int dev, const soap_region *r)
     return b;
 }
 
+/* Room for element n of an array of n elements that grows by doubling: a
+ * new size when n is 0 or a power of two. */
+static void *room_for(void *a, int n, size_t size)
+{
+    if ((n & (n - 1)) == 0)
+        a = soap_xrealloc(a, (size_t)(n ? 2 * n : 1) * size);
+    return a;
+}
+
 static void zero_later(soap_exec *x, int dev, const soap_block *b)
 {
     xdevice *d = &x->dev[dev];
-    d->zero = soap_xrealloc(d->zero, (size_t)(d->nzero + 1) * sizeof *d->zero);
+    d->zero = room_for(d->zero, d->nzero, sizeof *d->zero);
     d->zero[d->nzero++] = *b;
 }
 
@@ -205,7 +214,10 @@ static void plan_tasks(soap_exec *x, unsigned long seed)
                 k->dy = soap_exec_alloc_block(x, k->dev, &k->out);
                 zero_later(x, k->dev, &k->dy);
             }
-            k->inputs = soap_xcalloc((size_t)(o->ninputs ? o->ninputs : 1), sizeof *k->inputs);
+            size_t ni = (size_t)(o->ninputs ? o->ninputs : 1);
+            k->inputs = soap_xcalloc(ni, sizeof *k->inputs);
+            k->in = soap_xcalloc(ni, sizeof *k->in);
+            k->din = soap_xcalloc(ni, sizeof *k->din);
             if (data) {
                 soap_block host = {data, soap_region_full(&o->out)};
                 x->b->upload(x->ctx, k->dev, &k->y, &host, &k->out);
@@ -257,14 +269,14 @@ static void plan_inputs(soap_exec *x, deps *dd)
                 const xtask *p0 = &x->tasks[x->task_base[p] + xf[a].src_task];
                 in->alias = z - a == 1 && p0->dev == k->dev && soap_region_equal(&xf[a].region, &need);
                 if (in->alias) {
-                    in->in = p0->y;
+                    k->in[i] = p0->y;
                     if (grad)
-                        in->din = p0->dy;
+                        k->din[i] = p0->dy;
                 } else {
-                    in->in = soap_exec_alloc_block(x, k->dev, &need);
+                    k->in[i] = soap_exec_alloc_block(x, k->dev, &need);
                     if (grad) {
-                        in->din = soap_exec_alloc_block(x, k->dev, &need);
-                        zero_later(x, k->dev, &in->din);
+                        k->din[i] = soap_exec_alloc_block(x, k->dev, &need);
+                        zero_later(x, k->dev, &k->din[i]);
                     }
                     in->npieces = z - a;
                     in->pieces = soap_xmalloc((size_t)(z - a) * sizeof *in->pieces);
@@ -280,7 +292,7 @@ static void plan_inputs(soap_exec *x, deps *dd)
                     if (in->alias)
                         continue;
                     xtask *pk = &x->tasks[pt];
-                    pk->pulls = soap_xrealloc(pk->pulls, (size_t)(pk->npulls + 1) * sizeof *pk->pulls);
+                    pk->pulls = room_for(pk->pulls, pk->npulls, sizeof *pk->pulls);
                     pk->pulls[pk->npulls++] = (xpiece){.task = ct, .input = i, .r = xf[q].region};
                 }
                 a = z;
@@ -338,13 +350,39 @@ static void plan_weights(soap_exec *x, unsigned long seed)
     }
 }
 
+/* The backward jobs of every task of every user of weight w whose weight
+ * region meets r, into *list (grown); returns the count. */
+static int contributors(const soap_exec *x, int w, const soap_region *r, int **list, int *cap)
+{
+    const soap_graph *g = x->g;
+    int n = 0;
+    for (int op = 0; op < g->nops; op++) {
+        const soap_op *o = &g->ops[op];
+        for (int k = 0; k < o->nweights; k++) {
+            if (o->weights[k] != w)
+                continue;
+            for (int t = x->task_base[op]; t < x->task_base[op + 1]; t++) {
+                soap_region wr = soap_op_weight_region(g, op, k, &x->tasks[t].out), tmp;
+                if (!soap_region_intersect(&wr, r, &tmp))
+                    continue;
+                if (n == *cap) {
+                    *cap = *cap ? 2 * *cap : 64;
+                    *list = soap_xrealloc(*list, (size_t)*cap * sizeof **list);
+                }
+                (*list)[n++] = x->bwd_job[t];
+            }
+        }
+    }
+    return n;
+}
+
 /* An update job per (shard, replica), after every backward task whose
- * weight region meets the shard. */
+ * weight region meets the shard (on any replica: the sum reads them all). */
 static void plan_updates(soap_exec *x, deps *dd)
 {
     const soap_graph *g = x->g;
     soap_shard *sh = NULL;
-    int cap = 0;
+    int cap = 0, *contrib = NULL, ccap = 0;
     for (int pass = 0; pass < 2; pass++) {
         int nu = 0;
         for (int w = 0; w < g->nweights; w++) {
@@ -354,10 +392,13 @@ static void plan_updates(soap_exec *x, deps *dd)
                 sh = soap_xrealloc(sh, (size_t)cap * sizeof *sh);
                 n = soap_decomp_shards(g, x->s, w, sh, cap);
             }
-            for (int s = 0; s < n; s++)
+            for (int s = 0; s < n; s++) {
+                if (pass == 0) {
+                    nu += sh[s].ndevices;
+                    continue;
+                }
+                int nc = contributors(x, w, &sh[s].region, &contrib, &ccap);
                 for (int j = 0; j < sh[s].ndevices; j++, nu++) {
-                    if (pass == 0)
-                        continue;
                     xupdate *u = &x->updates[nu];
                     u->weight = w;
                     u->dev = sh[s].devices[j];
@@ -367,22 +408,10 @@ static void plan_updates(soap_exec *x, deps *dd)
                     if (u->nsrc > 1)
                         u->scratch = soap_exec_alloc_block(x, u->dev, &u->r);
                     int job = x->njobs - x->nupdates + nu;
-                    /* Contributing backward tasks: every task of every user
-                     * on a replica device whose weight region meets it. */
-                    for (int op = 0; op < g->nops; op++) {
-                        const soap_op *o = &g->ops[op];
-                        for (int k = 0; k < o->nweights; k++) {
-                            if (o->weights[k] != w)
-                                continue;
-                            for (int t = x->task_base[op]; t < x->task_base[op + 1]; t++) {
-                                soap_region wr = soap_op_weight_region(g, op, k, &x->tasks[t].out);
-                                soap_region tmp;
-                                if (soap_region_intersect(&wr, &u->r, &tmp))
-                                    dep_add(dd, x->bwd_job[t], job);
-                            }
-                        }
-                    }
+                    for (int c = 0; c < nc; c++)
+                        dep_add(dd, contrib[c], job);
                 }
+            }
         }
         if (pass == 0) {
             x->nupdates = nu;
@@ -392,6 +421,7 @@ static void plan_updates(soap_exec *x, deps *dd)
         }
     }
     free(sh);
+    free(contrib);
 }
 
 /* Jobs of the op tasks (updates are appended by plan_updates). */
@@ -475,7 +505,7 @@ static void finish_jobs(soap_exec *x, deps *dd)
     }
 }
 
-soap_status soap_exec_plan(soap_exec *x, unsigned long seed, soap_error *err)
+void soap_exec_plan(soap_exec *x, unsigned long seed)
 {
     deps dd = {0, 0, NULL};
     plan_tasks(x, seed);
@@ -485,7 +515,6 @@ soap_status soap_exec_plan(soap_exec *x, unsigned long seed, soap_error *err)
     plan_updates(x, &dd);
     finish_jobs(x, &dd);
     free(dd.e);
-    return SOAP_OK;
 }
 
 void soap_exec_plan_free(soap_exec *x)
@@ -502,14 +531,16 @@ void soap_exec_plan_free(soap_exec *x)
             for (int j = 0; j < o->ninputs; j++) {
                 xinput *in = &k->inputs[j];
                 if (!in->alias) {
-                    if (in->in.data)
-                        x->b->free(x->ctx, k->dev, in->in.data);
-                    if (in->din.data)
-                        x->b->free(x->ctx, k->dev, in->din.data);
+                    if (k->in[j].data)
+                        x->b->free(x->ctx, k->dev, k->in[j].data);
+                    if (k->din[j].data)
+                        x->b->free(x->ctx, k->dev, k->din[j].data);
                 }
                 free(in->pieces);
             }
             free(k->inputs);
+            free(k->in);
+            free(k->din);
             free(k->pulls);
         }
     }

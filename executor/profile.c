@@ -19,8 +19,14 @@
 #include <unistd.h>
 
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 
 #include "exec_internal.h"
+
+#define uthash_malloc(sz) soap_xmalloc(sz)
+#define uthash_free(ptr, sz) free(ptr)
+#include <uthash.h>
 
 typedef struct entry {
     int op;
@@ -28,18 +34,50 @@ typedef struct entry {
     char *sig; /* owned */
 } entry;
 
+/* The distinct (signature, sizes) in the order found, and a set of their
+ * keys ("signature" US "s0;s1;...") to find repeats. */
+typedef struct seen {
+    char *key; /* owned */
+    UT_hash_handle hh;
+} seen;
+
 typedef struct entries {
     int n, cap;
     entry *e;
+    seen *set;
 } entries;
 
-static int has_entry(const entries *es, const char *sig, const soap_shape *part)
+/* 1 if (sig, part) was there already; else records it. */
+static int seen_before(entries *es, const char *sig, const soap_shape *part)
 {
-    for (int i = 0; i < es->n; i++)
-        if (strcmp(es->e[i].sig, sig) == 0 &&
-            memcmp(es->e[i].size, part->size, sizeof es->e[i].size) == 0)
-            return 1;
+    size_t len = strlen(sig) + 2 + (size_t)SOAP_MAX_DIMS * 21;
+    char *key = soap_xmalloc(len);
+    int n = snprintf(key, len, "%s\x1f", sig);
+    for (int d = 0; d < part->ndims; d++)
+        n += snprintf(key + n, len - (size_t)n, "%lld;", (long long)part->size[d]);
+    seen *x = NULL;
+    HASH_FIND_STR(es->set, key, x);
+    if (x) {
+        free(key);
+        return 1;
+    }
+    x = soap_xcalloc(1, sizeof *x);
+    x->key = key;
+    HASH_ADD_KEYPTR(hh, es->set, x->key, strlen(x->key), x);
     return 0;
+}
+
+static void entries_free(entries *es)
+{
+    seen *x, *tmp;
+    HASH_ITER(hh, es->set, x, tmp) {
+        HASH_DEL(es->set, x);
+        free(x->key);
+        free(x);
+    }
+    for (int i = 0; i < es->n; i++)
+        free(es->e[i].sig);
+    free(es->e);
 }
 
 /* Every distinct block shape of degree vector deg over shape s. */
@@ -63,7 +101,7 @@ static void add_shapes(entries *es, const soap_graph *g, int op, const char *sig
         memset(part.size, 0, sizeof part.size);
         for (int d = 0; d < s->ndims; d++)
             part.size[d] = alt[d][idx[d]];
-        if (!has_entry(es, sig, &part)) {
+        if (!seen_before(es, sig, &part)) {
             if (es->n == es->cap) {
                 es->cap = es->cap ? 2 * es->cap : 256;
                 es->e = soap_xrealloc(es->e, (size_t)es->cap * sizeof *es->e);
@@ -112,12 +150,6 @@ static soap_block filled(soap_exec *x, const soap_region *r, gsl_rng *rng, int64
     x->b->upload(x->ctx, 0, &b, &h, r);
     free(host);
     return b;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* The vocabulary that the embedding `op` reads ids from, else 0. */
@@ -195,10 +227,10 @@ static soap_status measure(soap_exec *x, const entry *e, const soap_profile_opti
         }
     }
     if (st == SOAP_OK) {
-        qsort(tf, (size_t)reps, sizeof *tf, cmp_double);
-        qsort(tb, (size_t)reps, sizeof *tb, cmp_double);
-        cost->fwd_s = tf[reps / 2];
-        cost->bwd_s = tb[reps / 2];
+        gsl_sort(tf, 1, (size_t)reps);
+        gsl_sort(tb, 1, (size_t)reps);
+        cost->fwd_s = gsl_stats_median_from_sorted_data(tf, 1, (size_t)reps);
+        cost->bwd_s = gsl_stats_median_from_sorted_data(tb, 1, (size_t)reps);
     }
     free(tf);
     free(tb);
@@ -245,7 +277,7 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
     x.m = m;
     x.dev = soap_xcalloc((size_t)m->ndevices, sizeof *x.dev);
 
-    entries es = {0, 0, NULL};
+    entries es = {0, 0, NULL, NULL};
     collect(&es, g, m->ndevices);
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -278,9 +310,7 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
     else if (entries_out)
         *entries_out = es.n;
     gsl_rng_free(rng);
-    for (int i = 0; i < es.n; i++)
-        free(es.e[i].sig);
-    free(es.e);
+    entries_free(&es);
     free(x.dev);
     b->destroy(ctx);
     return st;

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
 #include "exec_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -34,54 +37,32 @@ static void fail(soap_exec *x, const soap_error *e)
 static soap_status run_forward(soap_exec *x, xtask *k, soap_error *err)
 {
     const soap_op *o = &x->g->ops[k->op];
-    soap_block in[64], w[SOAP_MAX_WEIGHTS];
-    soap_block *inp = o->ninputs <= 64 ? in : soap_xmalloc((size_t)o->ninputs * sizeof *inp);
     for (int i = 0; i < o->ninputs; i++) {
-        xinput *xi = &k->inputs[i];
+        const xinput *xi = &k->inputs[i];
         for (int q = 0; q < xi->npieces; q++) {
             const xtask *p = &x->tasks[xi->pieces[q].task];
-            x->b->copy(x->ctx, k->dev, &xi->in, p->dev, &p->y, &xi->pieces[q].r);
+            x->b->copy(x->ctx, k->dev, &k->in[i], p->dev, &p->y, &xi->pieces[q].r);
         }
-        inp[i] = xi->in;
     }
-    for (int j = 0; j < o->nweights; j++)
-        w[j] = k->w[j];
     soap_status st = SOAP_OK;
     if (o->kind != SOAP_OP_INPUT)
-        st = x->b->forward(x->ctx, k->dev, x->g, k->op, &k->out, inp, w, &k->y, err);
+        st = x->b->forward(x->ctx, k->dev, x->g, k->op, &k->out, k->in, k->w, &k->y, err);
     if (st == SOAP_OK && o->kind == SOAP_OP_SOFTMAX_CE)
-        st = x->b->loss(x->ctx, k->dev, x->g, k->op, &k->out, &inp[0], &k->labels,
+        st = x->b->loss(x->ctx, k->dev, x->g, k->op, &k->out, &k->in[0], &k->labels,
                         &k->loss_sum, err);
-    if (inp != in)
-        free(inp);
     return st;
 }
 
 static soap_status run_backward(soap_exec *x, xtask *k, soap_error *err)
 {
-    const soap_op *o = &x->g->ops[k->op];
     /* The gradient pieces the consumers computed for this task's output. */
     for (int q = 0; q < k->npulls; q++) {
         const xtask *c = &x->tasks[k->pulls[q].task];
-        x->b->add(x->ctx, k->dev, &k->dy, c->dev, &c->inputs[k->pulls[q].input].din,
-                  &k->pulls[q].r);
+        x->b->add(x->ctx, k->dev, &k->dy, c->dev, &c->din[k->pulls[q].input], &k->pulls[q].r);
     }
-    soap_block in[64], din[64];
-    int big = o->ninputs > 64;
-    soap_block *inp = big ? soap_xmalloc((size_t)o->ninputs * sizeof *inp) : in;
-    soap_block *dinp = big ? soap_xmalloc((size_t)o->ninputs * sizeof *dinp) : din;
-    for (int i = 0; i < o->ninputs; i++) {
-        inp[i] = k->inputs[i].in;
-        dinp[i] = k->inputs[i].din;
-    }
-    soap_status st = x->b->backward(x->ctx, k->dev, x->g, k->op, &k->out, inp, k->w,
-                                    k->labels.data ? &k->labels : NULL, &k->y, &k->dy, dinp,
-                                    k->dw, err);
-    if (big) {
-        free(inp);
-        free(dinp);
-    }
-    return st;
+    return x->b->backward(x->ctx, k->dev, x->g, k->op, &k->out, k->in, k->w,
+                          k->labels.data ? &k->labels : NULL, &k->y, &k->dy, k->din, k->dw,
+                          err);
 }
 
 static void run_update(soap_exec *x, const xupdate *u)
@@ -240,10 +221,7 @@ soap_exec *soap_exec_new(const soap_backend_ops *b, const soap_graph *g,
         pthread_cond_init(&x->dev[d].cv, NULL);
     }
     pthread_mutex_init(&x->err_mu, NULL);
-    if (soap_exec_plan(x, opt ? opt->seed : 0, err) != SOAP_OK) {
-        soap_exec_free(x);
-        return NULL;
-    }
+    soap_exec_plan(x, opt ? opt->seed : 0);
     start_threads(x);
     return x;
 }
@@ -327,12 +305,6 @@ double soap_exec_device_bytes(const soap_exec *x, int dev)
     return x->dev[dev].bytes;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 soap_status soap_exec_run(soap_exec *x, int warmup, int iters, soap_run_result *r,
                           soap_error *err)
 {
@@ -357,11 +329,11 @@ soap_status soap_exec_run(soap_exec *x, int warmup, int iters, soap_run_result *
         if (i >= warmup)
             t[i - warmup] = sec;
     }
-    qsort(t, (size_t)iters, sizeof *t, cmp_double);
+    gsl_sort(t, 1, (size_t)iters);
     r->iters = iters;
     r->min_s = t[0];
     r->max_s = t[iters - 1];
-    r->median_s = iters % 2 ? t[iters / 2] : 0.5 * (t[iters / 2 - 1] + t[iters / 2]);
+    r->median_s = gsl_stats_median_from_sorted_data(t, 1, (size_t)iters);
     free(t);
     return SOAP_OK;
 }
