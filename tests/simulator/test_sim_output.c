@@ -15,13 +15,10 @@
 #include <unistd.h>
 
 #include "soap_sim.h"
+#include "sim_fixtures.h"
 #include "test_util.h"
 
 #define TOL 1e-12
-
-static const soap_device_type type_g = {
-    .name = "G", .peak_flops = 1e12, .mem_bandwidth = 1e11, .mem_capacity = 1e9,
-    .launch_overhead = 1e-6};
 
 /* d0 <-> d1, 1 GB/s and 10 us; device memory `capacity` bytes. */
 static soap_machine *two_devices(double capacity)
@@ -38,29 +35,6 @@ static soap_machine *two_devices(double capacity)
     soap_error_clear(&err);
     ck_assert_msg(soap_machine_finish(m, &err) == SOAP_OK, "%s", err.msg);
     return m;
-}
-
-static void table_add(const char *path, const char *type, const soap_graph *g, int op,
-                      const soap_config *c, double fwd, double bwd)
-{
-    char sig[512];
-    soap_op_signature(g, op, sig, sizeof sig);
-    soap_region r = soap_config_task_region(g, op, c, 0);
-    soap_shape part = g->ops[op].out;
-    for (int d = 0; d < part.ndims; d++)
-        part.size[d] = r.hi[d] - r.lo[d];
-    soap_error err;
-    soap_error_clear(&err);
-    soap_task_cost tc = {fwd, bwd};
-    ck_assert_msg(soap_cost_table_append(path, type, sig, &part, tc, &err) == SOAP_OK, "%s",
-                  err.msg);
-}
-
-static int add_input(soap_graph *g, const char *name, int64_t n, int64_t k)
-{
-    int64_t size[2] = {n, k};
-    soap_dim_kind kinds[2] = {SOAP_DIM_SAMPLE, SOAP_DIM_NONE};
-    return soap_add_input(g, name, 2, size, kinds, 0);
 }
 
 /* The chain of test_sim_cases.c: x [8,1000] -> fc1 (to 500) on d0 -> fc2
