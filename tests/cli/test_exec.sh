@@ -76,6 +76,13 @@ done
 # A table measured on CPUs does not describe P100s.
 run simulate --model lenet "${TINY[@]}" --machine p100x16 --devices 2 --strategy data --costs "$TMP/costs.csv"
 fails_with 1 "costs.csv" "other devices" "P100" "CPU"
+# The same for every command that simulates.
+run check-local --model lenet "${TINY[@]}" --machine p100x16 --devices 2 --strategy data --costs "$TMP/costs.csv"
+fails_with 1 "costs.csv" "other devices"
+run search --model lenet "${TINY[@]}" --machine p100x16 --devices 2 --budget 10 --costs "$TMP/costs.csv"
+fails_with 1 "costs.csv" "other devices"
+run validate --model lenet "${TINY[@]}" --machine p100x16 --devices 2 --strategies data --costs "$TMP/costs.csv"
+fails_with 1 "costs.csv" "other devices"
 
 # ---- validate
 run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data,model,random:2 \
