@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <gsl/gsl_rng.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -506,6 +508,56 @@ struct json_t *soap_json_load_file(const char *path, const char *what, soap_erro
 /* Writes `text` to `path` through a temporary file and rename, so that a
  * failure leaves nothing half-written. */
 soap_status soap_write_file_atomic(const char *path, const char *text, soap_error *err);
+
+/* The one seed derivation: a generator for (seed, stream, index), where the
+ * seed is the user's (--seed), the stream names what is drawn and the index
+ * which one of them (chain, weight, op, j-th random strategy). Same triple,
+ * same numbers, on every platform; distinct triples, unrelated numbers.
+ * Free with gsl_rng_free. */
+#define SOAP_RNG_STREAMS(X)                                                      \
+    X(RANDOM_STRATEGY, "random-strategy") /* index: j-th random strategy, 0.. */ \
+    X(SEARCH_CHAIN, "search-chain")       /* index: chain */                     \
+    X(WEIGHTS, "weights")                 /* index: weight id */                 \
+    X(INPUTS, "inputs")                   /* index: input op id */               \
+    X(LABELS, "labels")                   /* index: loss op id */                \
+    X(PROFILE, "profile")                 /* index: 0 */
+typedef enum soap_rng_stream {
+#define SOAP_X_ENUM(e, s) SOAP_RNG_##e,
+    SOAP_RNG_STREAMS(SOAP_X_ENUM)
+#undef SOAP_X_ENUM
+    SOAP_RNG_STREAM_COUNT
+} soap_rng_stream;
+gsl_rng *soap_rng_new(unsigned long seed, soap_rng_stream stream, unsigned long index);
+/* The 64-bit value soap_rng_new seeds its generator from (for tests). */
+uint64_t soap_rng_derive(unsigned long seed, soap_rng_stream stream, unsigned long index);
+
+/* Output files. Every file soap writes (--out, --trace, --dot, --log,
+ * --csv, cost tables, weights) goes through one writer: a regular file, or
+ * a symlink to one (its target is written), gets a temporary file beside
+ * the target and a rename at commit, so a failure leaves the old contents;
+ * a character device or FIFO (/dev/stdout, /dev/null, a pipe) is written
+ * directly; anything else (a directory, a block device, a socket) is
+ * refused with a message naming the path. New files get the usual
+ * permissions (0666 less the umask); a replaced file keeps its mode. */
+typedef struct soap_outfile soap_outfile;
+/* NULL with *err if the target cannot be written. */
+soap_outfile *soap_outfile_open(const char *path, soap_error *err);
+/* The stream to write to (owned by the outfile). */
+FILE *soap_outfile_stream(soap_outfile *o);
+/* Flushes, checks every write succeeded, closes and renames into place;
+ * frees o whatever the outcome. */
+soap_status soap_outfile_commit(soap_outfile *o, soap_error *err);
+/* Drops what was written (the temporary file is removed); frees o. */
+void soap_outfile_abort(soap_outfile *o);
+
+/* Provenance: the '#' lines that open every CSV soap writes:
+ *   # soap <what>
+ *   # commit: <git commit of the build, or SOAP_COMMIT from the environment>
+ *   # date: <UTC, ISO 8601>
+ *   # host: <hostname> (<cores> cores)
+ * then one "# key: value" line per setting (NULL-terminated key/value
+ * pairs, may be NULL). */
+void soap_provenance_write(FILE *f, const char *what, const char *const *settings);
 
 /* 64-bit FNV-1a, for fingerprints. */
 uint64_t soap_fnv1a(uint64_t h, const void *data, size_t n);

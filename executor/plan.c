@@ -95,13 +95,6 @@ static void dep_add(deps *d, int from, int to)
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
 
-static gsl_rng *rng_for(unsigned long seed, unsigned long stream, unsigned long index)
-{
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, seed * 2654435761UL + stream * 40503UL + index * 97UL + 1UL);
-    return r;
-}
-
 static void init_weight(const soap_graph *g, int w, unsigned long seed, float *v)
 {
     const soap_weight *wt = &g->weights[w];
@@ -125,7 +118,7 @@ static void init_weight(const soap_graph *g, int w, unsigned long seed, float *v
         lo = -0.1;
         hi = 0.1;
     }
-    gsl_rng *r = rng_for(seed, 1, (unsigned long)w);
+    gsl_rng *r = soap_rng_new(seed, SOAP_RNG_WEIGHTS, (unsigned long)w);
     for (int64_t i = 0; i < n; i++)
         v[i] = (float)(lo + (hi - lo) * gsl_rng_uniform(r));
     gsl_rng_free(r);
@@ -150,7 +143,7 @@ static float *input_values(const soap_graph *g, int op, unsigned long seed)
     const soap_op *o = &g->ops[op];
     int64_t n = soap_shape_volume(&o->out);
     float *v = soap_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *v);
-    gsl_rng *r = rng_for(seed, 2, (unsigned long)op);
+    gsl_rng *r = soap_rng_new(seed, SOAP_RNG_INPUTS, (unsigned long)op);
     if (o->p.is_index) {
         unsigned long limit = (unsigned long)index_limit(g, op);
         for (int64_t i = 0; i < n; i++)
@@ -174,7 +167,7 @@ static float *label_values(const soap_graph *g, int op, unsigned long seed, soap
         rows *= s->size[d];
     }
     float *v = soap_xmalloc((size_t)rows * sizeof *v);
-    gsl_rng *r = rng_for(seed, 3, (unsigned long)op);
+    gsl_rng *r = soap_rng_new(seed, SOAP_RNG_LABELS, (unsigned long)op);
     for (int64_t i = 0; i < rows; i++)
         v[i] = (float)gsl_rng_uniform_int(r, (unsigned long)s->size[s->ndims - 1]);
     gsl_rng_free(r);

@@ -286,8 +286,7 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
         st = soap_error_set(err, SOAP_ERR_INVALID, "%s: path too long", path);
     else
         unlink(tmp);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, opt->seed + 1);
+    gsl_rng *rng = soap_rng_new(opt->seed, SOAP_RNG_PROFILE, 0);
     const char *type = m->types[m->devices[0].type].name;
     for (int i = 0; i < es.n && st == SOAP_OK; i++) {
         soap_task_cost cost;

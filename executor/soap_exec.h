@@ -168,6 +168,28 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
  * n < 2 or either is constant. */
 double soap_kendall_tau(const double *a, const double *b, int n);
 
+/* Simulated against measured: one row per strategy of `soap validate`. */
+typedef struct soap_validate_row {
+    const char *strategy;  /* its name (borrowed) */
+    double simulated_s;    /* predicted iteration time */
+    double measured_s;     /* median measured iteration time */
+    double rel_error;      /* (simulated - measured) / measured, filled by
+                              soap_validate_summarize */
+} soap_validate_row;
+typedef struct soap_validate_summary {
+    int n;
+    double median_abs_error;   /* median of |rel_error| */
+    double max_abs_error;      /* largest |rel_error| */
+    int worst;                 /* row of the largest, -1 if n == 0 */
+    double kendall_tau;        /* of simulated vs measured times */
+} soap_validate_summary;
+/* Fills each row's rel_error and returns the summary. */
+soap_validate_summary soap_validate_summarize(soap_validate_row *rows, int n);
+/* CSV: soap_provenance_write lines ("validate", with `settings`), then
+ * strategy,simulated_s,measured_s,rel_error, one line per row. */
+soap_status soap_validate_write_csv(const char *path, const soap_validate_row *rows, int n,
+                                    const char *const *settings, soap_error *err);
+
 #ifdef __cplusplus
 }
 #endif

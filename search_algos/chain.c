@@ -39,24 +39,6 @@ double search_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* splitmix64: spreads (seed, chain) over the seed space. */
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-gsl_rng *search_rng_new(unsigned long seed, unsigned long chain)
-{
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    SOAP_ASSERT(r != NULL);
-    uint64_t s = mix64(mix64((uint64_t)seed) ^ (uint64_t)chain);
-    gsl_rng_set(r, (unsigned long)(s & 0xFFFFFFFFUL));
-    return r;
-}
-
 int search_sim_fits(soap_sim *sim)
 {
     soap_sim_result res;
@@ -414,7 +396,9 @@ static void run_chain(worker *w, chain_state *c)
     shared *sh = w->sh;
     const soap_search_problem *p = sh->p;
     int i = c->index;
-    gsl_rng *rng = search_rng_new(sh->o->seed, (unsigned long)i);
+    /* Chain i draws from its own stream index, so the outcome does not
+     * depend on which thread runs which chain. */
+    gsl_rng *rng = soap_rng_new(sh->o->seed, SOAP_RNG_SEARCH_CHAIN, (unsigned long)i);
     double start = search_now();
     c->best_s = INFINITY;
     if (sh->kind == CHAIN_RANDOM) {

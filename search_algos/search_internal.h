@@ -24,11 +24,6 @@ void space_assign(const soap_space *s, long a, soap_config *c);
 /* Wall clock, seconds (monotonic). */
 double search_now(void);
 
-/* The RNG of chain `chain` of a search seeded `seed`: a mt19937 whose seed
- * mixes both (so chains differ and the outcome does not depend on which
- * thread runs which chain). */
-gsl_rng *search_rng_new(unsigned long seed, unsigned long chain);
-
 /* 1 when the strategy the simulator last simulated fits every device's
  * memory (soap_sim_result over_capacity == 0). */
 int search_sim_fits(soap_sim *sim);

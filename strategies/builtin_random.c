@@ -11,9 +11,8 @@ static soap_status build_random(const soap_graph *g, const soap_machine *m,
                                 soap_error *err)
 {
     SOAP_ASSERT(g && m && s && s->nops == g->nops);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    SOAP_ASSERT(rng);
-    gsl_rng_set(rng, opt ? opt->seed : 0);
+    gsl_rng *rng = soap_rng_new(opt ? opt->seed : 0, SOAP_RNG_RANDOM_STRATEGY,
+                                opt ? opt->index : 0);
     soap_dims_mask all = soap_dims_mask_all();
     for (int i = 0; i < g->nops; i++)
         s->configs[i] = soap_config_random(g, i, m->ndevices, &all, rng);

@@ -97,7 +97,10 @@ soap_config soap_config_random(const soap_graph *g, int op, int ndevices,
 /* Built-in strategies                                                 */
 /* ------------------------------------------------------------------ */
 typedef struct soap_strategy_options {
-    unsigned long seed;     /* random */
+    unsigned long seed;     /* random: the user's seed */
+    unsigned long index;    /* random: which random strategy of that seed
+                               (0 = the first; a strategy list numbers its
+                               random entries 0, 1, ... in order) */
 } soap_strategy_options;
 
 typedef struct soap_strategy_ops {
@@ -117,6 +120,30 @@ const soap_strategy_ops *soap_strategy_find(const char *name);
 soap_strategy *soap_strategy_load(const char *name_or_path, const soap_graph *g,
                                   const soap_machine *m,
                                   const soap_strategy_options *opt, soap_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Strategy lists                                                      */
+/* ------------------------------------------------------------------ */
+/* A comma-separated list of built-in names and strategy files, where
+ * "random:K" stands for K random strategies and "random" for one:
+ * "data,owt,random:3,file.json". The seed rule, the same wherever a list is
+ * taken (simulate --strategy, search --init, validate --strategies): the
+ * random entries of a list are numbered 0, 1, ... in list order, and the
+ * j-th is the built-in random strategy with options {seed, index = j}. So
+ * "random" and "random:1" with seed S are the same strategy everywhere, and
+ * the same as `soap strategy --strategy random --seed S`. Names are the
+ * entry as given, "random#1", "random#2", ... for random ones (numbered
+ * from 1 in messages). Every strategy is checked against g and m. */
+#define SOAP_STRATEGY_LIST_MAX 64
+typedef struct soap_strategy_list {
+    int n;
+    soap_strategy **s;  /* owned */
+    char **name;        /* owned */
+} soap_strategy_list;
+soap_status soap_strategy_list_expand(const char *list, const soap_graph *g,
+                                      const soap_machine *m, unsigned long seed,
+                                      soap_strategy_list *out, soap_error *err);
+void soap_strategy_list_free(soap_strategy_list *l);
 
 #ifdef __cplusplus
 }
