@@ -531,6 +531,17 @@ gsl_rng *soap_rng_new(unsigned long seed, soap_rng_stream stream, unsigned long 
 /* The 64-bit value soap_rng_new seeds its generator from (for tests). */
 uint64_t soap_rng_derive(unsigned long seed, soap_rng_stream stream, unsigned long index);
 
+/* A name as it may be printed: control characters and backslashes escaped
+ * (\n, \t, \\, \xNN), so a hostile name cannot break a message or a
+ * terminal. Writes into buf (truncated with "..." to fit len); returns buf. */
+char *soap_name_escape(const char *name, char *buf, size_t len);
+
+/* The JSON document soap_machine_write_json / soap_graph_write_json write
+ * (a machine file, a model file); it reads back as the same machine / model
+ * (same fingerprint). The caller json_decref()s it. */
+struct json_t *soap_machine_to_json(const soap_machine *m);
+struct json_t *soap_graph_to_json(const soap_graph *g);
+
 /* Output files. Every file soap writes (--out, --trace, --dot, --log,
  * --csv, cost tables, weights) goes through one writer: a regular file, or
  * a symlink to one (its target is written), gets a temporary file beside
