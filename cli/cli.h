@@ -1,19 +1,24 @@
 /* cli.h: what the files of the `soap` command share (internal to cli/): the
- * command table entry, the options every command draws from, the exit codes,
- * messages on stderr, and loading the model / machine an invocation names.
+ * option tables every command declares (from which both the parser and
+ * `soap <cmd> --help` are generated), the options several commands take,
+ * the command table entry, the exit codes, messages on stderr, and loading
+ * the model / machine an invocation names.
  *
  * The command does argument parsing and dispatch only; the work is in the
- * libraries.
+ * libraries. Functions that check something return 0 to go on and an exit
+ * code (CLI_EXIT_*) otherwise, after a message.
  */
 #ifndef SOAP_CLI_H
 #define SOAP_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
 
 #include "soap_core.h"
+#include "soap_search.h"
 #include "soap_sim.h"
 #include "soap_strategies.h"
 
@@ -21,18 +26,101 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_INPUT 1 /* bad input: unknown names, files that do not fit */
 #define CLI_EXIT_USAGE 2 /* the command line itself: unknown command / option, bad numbers */
+#define CLI_EXIT_SIGINT 130  /* 128 + SIGINT: stopped by Ctrl-C */
+#define CLI_EXIT_SIGTERM 143 /* 128 + SIGTERM: stopped by kill / a supervisor */
 
 /* Defaults (DESIGN.md: 64 samples per device; RNNs unrolled 40 steps). */
 #define CLI_BATCH_PER_DEVICE 64
 #define CLI_DEFAULT_UNROLL 40
 
-/* One command. run() gets argv[0] = the command's name; it returns an exit
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+/* The options several commands take (each one is a cli_opt below that
+ * commands list in their tables). The parser starts from zeros (sync:
+ * allreduce; dims: SOAP); absent strings stay NULL. */
+typedef struct cli_options {
+    const char *model;    /* built-in name or model file */
+    const char *machine;  /* preset name or machine file */
+    const char *strategy; /* built-in name, strategy file or list (simulate) */
+    const char *out;      /* file to write */
+    const char *costs;    /* measured cost table (CSV), NULL: analytic */
+    int64_t batch;        /* samples, >= 1 */
+    int unroll;           /* RNN steps, >= 1 */
+    int devices;          /* >= 1 */
+    unsigned long seed;
+    int json;             /* 1: JSON on stdout */
+    int tiny;             /* --scale: 0 full, 1 tiny (the built-in models' small variants) */
+    soap_sim_options sim; /* --sync, --no-overlap */
+    soap_search_space dims;  /* --dims (search, check-local) */
+    int allow_over_capacity; /* --allow-over-capacity (search, check-local) */
+    int batch_set, unroll_set, devices_set, seed_set;
+} cli_options;
+
+struct cli_command;
+struct cli_opt;
+
+/* What an option's value becomes. */
+typedef enum cli_opt_kind {
+    CLI_FLAG,   /* int, set to 1; takes no value */
+    CLI_INT,    /* int, a decimal integer in [lo, hi] */
+    CLI_INT64,  /* int64_t, in [lo, hi] */
+    CLI_ULONG,  /* unsigned long, in [lo, hi] (seeds) */
+    CLI_DOUBLE, /* double, a finite number > dlo and <= dhi */
+    CLI_STRING, /* const char * into argv: a name or a path, non-empty */
+    CLI_ENUM,   /* int, the index of the value in names[] */
+    CLI_CUSTOM, /* parse() fills the destination: values with a syntax of their own */
+} cli_opt_kind;
+
+/* parse() of a CLI_CUSTOM option: `dst` is its destination. Returns 0, or
+ * an exit code after a message. */
+typedef int (*cli_parse_fn)(const struct cli_command *cmd, const struct cli_opt *opt,
+                            const char *arg, void *dst);
+
+/* One option: its name, where its value goes, and its help. */
+typedef struct cli_opt {
+    const char *name;   /* long name, without "--" */
+    char short_name;    /* optional: -c (0: none) */
+    cli_opt_kind kind;
+    int common;         /* 1: field and given are in cli_options; 0: in the
+                           command's own options struct (cli_command.own_size) */
+    size_t field;       /* offsetof of the destination */
+    size_t given;       /* optional: CLI_GIVEN(type, member) of an int set to 1
+                           when the option appears (0: none) */
+    unsigned long long lo, hi;  /* CLI_INT, CLI_INT64, CLI_ULONG: range */
+    double dlo, dhi;            /* CLI_DOUBLE: range (dlo excluded) */
+    const char *const *names;   /* CLI_ENUM: the values, NULL-terminated */
+    cli_parse_fn parse;         /* CLI_CUSTOM */
+    int required;       /* 1: the command does not run without it (CLI_STRING) */
+    const char *value;  /* placeholder in usage and help ("M", "FILE"); NULL
+                           for flags, and for CLI_ENUM: the names joined by '|' */
+    const char *help;   /* one line of help (wrapped when printed) */
+} cli_opt;
+
+/* The `given` member of a cli_opt: 0 is "none", hence the + 1. */
+#define CLI_GIVEN(type, member) (offsetof(type, member) + 1)
+
+/* The options several commands share, defined once (cli_common.c). */
+extern const cli_opt cli_opt_model, cli_opt_machine, cli_opt_strategy, cli_opt_devices,
+    cli_opt_batch, cli_opt_unroll, cli_opt_scale, cli_opt_seed, cli_opt_json, cli_opt_out,
+    cli_opt_costs, cli_opt_sync, cli_opt_no_overlap, cli_opt_dims, cli_opt_allow_over;
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+/* One command. main() parses its command line against opts (into a
+ * cli_options and, if own_size, the command's own options struct, which
+ * starts as *own_defaults or zeros), answers --help from the same table,
+ * checks the required options, then calls run(), which returns an exit
  * code. */
 typedef struct cli_command {
     const char *name;
-    const char *summary; /* one line, for the command list */
-    const char *usage;   /* the full help text of `soap <name> --help` */
-    int (*run)(int argc, char **argv);
+    const char *summary;      /* one line, for the command list */
+    const char *description;  /* the help's text (wrapped; '\n' breaks a line) */
+    const cli_opt *const *opts; /* NULL-terminated, in help order; --help is implied */
+    size_t own_size;          /* the command's own options struct; 0: none */
+    const void *own_defaults; /* optional: its starting value */
+    int (*run)(const cli_options *o, void *own);
 } cli_command;
 
 /* The commands, each defined in its file (cmd_*.c); main.c lists them. */
@@ -40,95 +128,14 @@ extern const cli_command cli_cmd_models, cli_cmd_machines, cli_cmd_strategies, c
     cli_cmd_machine, cli_cmd_strategy, cli_cmd_simulate, cli_cmd_algos, cli_cmd_search,
     cli_cmd_check_local, cli_cmd_run, cli_cmd_profile, cli_cmd_validate;
 
-/* ------------------------------------------------------------------ */
-/* Options                                                             */
-/* ------------------------------------------------------------------ */
-/* Bits naming the options a command accepts (--help always). */
-enum cli_option_bits {
-    CLI_OPT_MODEL = 1u << 0,
-    CLI_OPT_MACHINE = 1u << 1,
-    CLI_OPT_DEVICES = 1u << 2,
-    CLI_OPT_BATCH = 1u << 3,
-    CLI_OPT_UNROLL = 1u << 4,
-    CLI_OPT_JSON = 1u << 5,
-    CLI_OPT_STRATEGY = 1u << 6,
-    CLI_OPT_SEED = 1u << 7,
-    CLI_OPT_OUT = 1u << 8,
-    CLI_OPT_SCALE = 1u << 9, /* --scale full|tiny, for built-in models */
-};
+/* Parses argv (argv[0] = the command's name) against cmd->opts, prints the
+ * help for --help, checks the required options and runs the command: its
+ * exit code. */
+int cli_command_main(const cli_command *cmd, int argc, char **argv);
 
-/* Parsed options; absent ones are NULL / 0 with their *_set flag 0. */
-typedef struct cli_options {
-    const char *model;    /* built-in name or model file */
-    const char *machine;  /* preset name or machine file */
-    const char *strategy; /* built-in name or strategy file */
-    const char *out;      /* file to write */
-    int64_t batch;        /* samples, >= 1 */
-    int unroll;           /* RNN steps, >= 1 */
-    int devices;          /* >= 1 */
-    unsigned long seed;
-    int json;             /* 1: JSON on stdout */
-    int tiny;             /* 1: --scale tiny (built-in models' small variants) */
-    int batch_set, unroll_set, devices_set, seed_set, scale_set;
-    int help;             /* --help / -h was given */
-} cli_options;
-
-/* Parses argv (argv[0] = the command's name) against the options in
- * `allowed`. Returns -1 to go on, or an exit code: 0 after printing the
- * command's help, CLI_EXIT_USAGE after a message on stderr. */
-int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned allowed,
-                      cli_options *o);
-
-/* The options of a command that the shared parser does not know: every
- * long option of the command, in the order messages list them; `shared`
- * marks those left for cli_parse_options. */
-typedef struct cli_extra_option {
-    const char *name;
-    int takes_value; /* 0: a flag */
-    int shared;
-} cli_extra_option;
-
-/* Moves the command's own options out of argv: values[k] is the value of
- * opts[k] ("" for a flag given, NULL when absent); the shared ones stay in
- * rest[0..*nrest) (rest[0] = argv[0], rest has argc + 1 slots) for
- * cli_parse_options. Unknown options and stray arguments are reported here,
- * listing every option of the command. Returns -1 to go on or
- * CLI_EXIT_USAGE after a message. */
-int cli_split_options(const cli_command *cmd, int argc, char **argv,
-                      const cli_extra_option *opts, int nopts, const char **values,
-                      char **rest, int *nrest);
-
-/* cli_split_options, then cli_parse_options on the shared ones (`allowed`):
- * the whole command line of a command with options of its own. -1 to go
- * on, or an exit code after a message (or the help). */
-int cli_parse_command(const cli_command *cmd, int argc, char **argv,
-                      const cli_extra_option *opts, int nopts, const char **values,
-                      unsigned allowed, cli_options *o);
-
-/* The integer value `arg` of option --opt, in [lo, hi]: -1 to go on, or
- * CLI_EXIT_USAGE after a message saying what was expected. */
-int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
-                      unsigned long long lo, unsigned long long hi, unsigned long long *out);
-
-/* Simulator options from --sync (NULL: allreduce) and --no-overlap: -1 to go
- * on, or CLI_EXIT_INPUT after a message naming the modes (an unknown mode is
- * a bad name, like an unknown model). */
-int cli_sim_options(const char *sync, int no_overlap, soap_sim_options *out);
-
-/* Checks --model and --machine (and --strategy if `strategy`) are there:
- * -1 to go on, or CLI_EXIT_USAGE after a message saying what is missing. */
-int cli_require_inputs(const cli_command *cmd, const cli_options *o, int strategy);
-
-/* The costs of --costs (NULL: analytic only), refused when the table holds
- * no device type of m, and a simulator of g on m with them. NULL after a
- * message; *costs gets the costs to free after the simulator. */
-soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const char *costs_path,
-                      const soap_sim_options *opt, soap_costs **costs);
-
-/* Checks that an option the command needs is there (CLI_EXIT_USAGE with a
- * message if not, -1 if it is). `what` says what the value is. */
-int cli_require(const cli_command *cmd, const char *value, const char *option,
-                const char *what);
+/* The help of cmd, generated from its table: the usage line, the
+ * description and one line per option. */
+void cli_print_usage(const cli_command *cmd, FILE *f);
 
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
@@ -151,6 +158,11 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 /* Reports a library error ("soap: <err->msg>"); returns CLI_EXIT_INPUT. */
 int cli_fail(const soap_error *err);
 
+/* A name from a file (op, model, machine, device, link, strategy) as it may
+ * be printed: soap_name_escape into one of a few rotating buffers, so that
+ * several can appear in one printf. Valid until 8 more calls. */
+const char *cli_name(const char *name);
+
 /* ------------------------------------------------------------------ */
 /* Loading what an invocation names                                    */
 /* ------------------------------------------------------------------ */
@@ -163,6 +175,17 @@ soap_machine *cli_load_machine(const cli_options *o);
  * --scale tiny with a file gets a note. NULL after a message. */
 soap_graph *cli_load_model(const cli_options *o, int64_t default_batch);
 
+/* The machine, then the model at 64 samples per device unless --batch:
+ * 0, or CLI_EXIT_INPUT after a message (*m and *g then NULL or to free). */
+int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g);
+
+/* The costs of --costs (NULL: analytic only), refused when the table holds
+ * no device type of m, and a simulator of g on m with them and --sync /
+ * --no-overlap. NULL after a message; *costs gets the costs to free after
+ * the simulator. */
+soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const cli_options *o,
+                      soap_costs **costs);
+
 /* ------------------------------------------------------------------ */
 /* Output helpers                                                      */
 /* ------------------------------------------------------------------ */
@@ -172,6 +195,16 @@ char cli_dim_letter(soap_dim_kind k);
 
 /* "[64s,96p,55a,55a]" into buf; returns buf. */
 char *cli_shape_str(const soap_shape *s, char *buf, size_t len);
+
+/* Seconds with a unit that keeps 4 significant digits readable ("-" when
+ * not finite); returns buf. */
+char *cli_fmt_time(double s, char *buf, size_t len);
+
+/* obj[key] = val (taking the reference), asserting both succeed. */
+void cli_json_set(json_t *obj, const char *key, json_t *val);
+
+/* A JSON number, or null where it is not finite (JSON has no inf/nan). */
+json_t *cli_json_num(double v);
 
 /* Prints a JSON object with one top-level key per line and, inside arrays
  * of objects or arrays, one element per line; then a newline. Takes the

@@ -1,12 +1,10 @@
-/* cli_common.c: what the commands of `soap` share: option parsing with
- * getopt_long against one table of options, checks of numeric values,
- * messages on stderr ("soap: ..."), loading the model and machine an
- * invocation names, and small output helpers (shapes with dim kinds, JSON
- * with one element per line).
+/* cli_common.c: what the commands of `soap` share besides their options
+ * (cli_options.c): messages on stderr ("soap: ..."), names escaped for
+ * printing, loading the model, machine and simulator an invocation names,
+ * and small output helpers (times, shapes with dim kinds, JSON with one
+ * element per line).
  */
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,211 +41,47 @@ int cli_fail(const soap_error *err)
     return CLI_EXIT_INPUT;
 }
 
-/* ------------------------------------------------------------------ */
-/* Options                                                             */
-/* ------------------------------------------------------------------ */
-/* getopt_long values of the long options (beyond any character). */
-enum {
-    OPT_MODEL = 256,
-    OPT_MACHINE,
-    OPT_DEVICES,
-    OPT_BATCH,
-    OPT_UNROLL,
-    OPT_JSON,
-    OPT_STRATEGY,
-    OPT_SEED,
-    OPT_OUT,
-    OPT_SCALE,
-};
-
-typedef struct option_spec {
-    unsigned bit;
-    struct option opt;
-    const char *arg; /* what the value is, for messages */
-} option_spec;
-
-static const option_spec option_table[] = {
-    {CLI_OPT_MODEL, {"model", required_argument, NULL, OPT_MODEL}, "M"},
-    {CLI_OPT_MACHINE, {"machine", required_argument, NULL, OPT_MACHINE}, "X"},
-    {CLI_OPT_DEVICES, {"devices", required_argument, NULL, OPT_DEVICES}, "n"},
-    {CLI_OPT_BATCH, {"batch", required_argument, NULL, OPT_BATCH}, "B"},
-    {CLI_OPT_UNROLL, {"unroll", required_argument, NULL, OPT_UNROLL}, "T"},
-    {CLI_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, NULL},
-    {CLI_OPT_STRATEGY, {"strategy", required_argument, NULL, OPT_STRATEGY}, "NAME|FILE"},
-    {CLI_OPT_SEED, {"seed", required_argument, NULL, OPT_SEED}, "S"},
-    {CLI_OPT_OUT, {"out", required_argument, NULL, OPT_OUT}, "FILE"},
-    {CLI_OPT_SCALE, {"scale", required_argument, NULL, OPT_SCALE}, "full|tiny"},
-};
-#define NOPTIONS ((int)(sizeof option_table / sizeof option_table[0]))
-
-/* Largest values accepted: --devices as the machine model allows, --batch
- * and --unroll far beyond any real use but small enough that sizes derived
- * from them stay inside int64. */
-#define MAX_BATCH ((long long)INT_MAX)
-#define MAX_UNROLL 100000LL
-
-/* "--model, --batch, ..., --help" for the options of a command. */
-static void option_list(unsigned allowed, char *buf, size_t len)
+/* TEMPORARY copy of core's soap_name_escape (declared in soap_core.h, not
+ * yet implemented on this branch); removed when core's lands. */
+static char *name_escape(const char *name, char *buf, size_t len)
 {
-    buf[0] = '\0';
-    for (int i = 0; i < NOPTIONS; i++)
-        if (allowed & option_table[i].bit) {
-            size_t used = strlen(buf);
-            snprintf(buf + used, len - used, "--%s, ", option_table[i].opt.name);
+    SOAP_ASSERT(len >= 4);
+    size_t used = 0, room = len - 4; /* kept for "..." and the NUL */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        char piece[8];
+        if (*p == '\\')
+            snprintf(piece, sizeof piece, "\\\\");
+        else if (*p == '\n')
+            snprintf(piece, sizeof piece, "\\n");
+        else if (*p == '\t')
+            snprintf(piece, sizeof piece, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(piece, sizeof piece, "\\x%02x", *p);
+        else
+            snprintf(piece, sizeof piece, "%c", *p);
+        size_t w = strlen(piece);
+        if (w > room - used) {
+            snprintf(buf + used, len - used, "...");
+            return buf;
         }
-    size_t used = strlen(buf);
-    snprintf(buf + used, len - used, "--help");
-}
-
-static const char *option_name(int val)
-{
-    for (int i = 0; i < NOPTIONS; i++)
-        if (option_table[i].opt.val == val)
-            return option_table[i].opt.name;
-    return "?";
-}
-
-/* A decimal integer in lo..hi, digits only (no sign, spaces or suffix). */
-static int parse_integer(const cli_command *cmd, const char *opt, const char *arg,
-                         unsigned long long lo, unsigned long long hi,
-                         unsigned long long *out)
-{
-    const char *what = lo >= 1 ? "a positive integer" : "a non-negative integer";
-    int digits = arg[0] != '\0';
-    for (const char *p = arg; *p; p++)
-        digits &= *p >= '0' && *p <= '9';
-    if (!digits) {
-        if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9')
-            return cli_usage_error(cmd, "--%s %s: expected %s, not a negative number", opt,
-                                   arg, what);
-        return cli_usage_error(cmd, "--%s '%s': expected %s", opt, arg, what);
+        memcpy(buf + used, piece, w);
+        used += w;
     }
-    errno = 0;
-    unsigned long long v = strtoull(arg, NULL, 10);
-    if (errno == ERANGE || v > hi)
-        return cli_usage_error(cmd, "--%s %s: expected %s of at most %llu", opt, arg, what, hi);
-    if (v < lo)
-        return cli_usage_error(cmd, "--%s %s: expected %s (at least %llu)", opt, arg, what, lo);
-    *out = v;
-    return -1;
+    buf[used] = '\0';
+    return buf;
 }
 
-int cli_parse_integer(const cli_command *cmd, const char *opt, const char *arg,
-                      unsigned long long lo, unsigned long long hi, unsigned long long *out)
-{
-    return parse_integer(cmd, opt, arg, lo, hi, out);
-}
+/* Escaped names: 4 bytes per character at worst, and names are short. */
+#define NAME_BUFS 8
+#define NAME_BUF_LEN 512
 
-int cli_sim_options(const char *sync, int no_overlap, soap_sim_options *out)
+const char *cli_name(const char *name)
 {
-    memset(out, 0, sizeof *out);
-    out->sync = SOAP_SYNC_ALLREDUCE;
-    out->no_overlap = no_overlap;
-    if (!sync)
-        return -1;
-    int m = soap_sync_mode_parse(sync);
-    if (m < 0) {
-        char list[128] = "";
-        for (int k = 0; k < SOAP_SYNC_MODE_COUNT; k++) {
-            size_t used = strlen(list);
-            snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
-                     soap_sync_mode_name((soap_sync_mode)k));
-        }
-        cli_message("unknown sync mode '%s' (modes: %s)", sync, list);
-        return CLI_EXIT_INPUT;
-    }
-    out->sync = (soap_sync_mode)m;
-    return -1;
-}
-
-int cli_parse_options(const cli_command *cmd, int argc, char **argv, unsigned allowed,
-                      cli_options *o)
-{
-    memset(o, 0, sizeof *o);
-    struct option longopts[NOPTIONS + 2];
-    int n = 0;
-    for (int i = 0; i < NOPTIONS; i++)
-        if (allowed & option_table[i].bit)
-            longopts[n++] = option_table[i].opt;
-    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[n] = (struct option){NULL, 0, NULL, 0};
-    char list[256];
-    option_list(allowed, list, sizeof list);
-
-    /* Messages are ours ("soap: ..."), not getopt's; a leading ':' makes a
-     * missing value return ':' rather than '?'. optind = 1: each process
-     * parses one command line, from the command's first argument. */
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        unsigned long long v = 0;
-        int rc = -1;
-        switch (c) {
-        case 'h': o->help = 1; break;
-        case OPT_MODEL: o->model = optarg; break;
-        case OPT_MACHINE: o->machine = optarg; break;
-        case OPT_STRATEGY: o->strategy = optarg; break;
-        case OPT_OUT: o->out = optarg; break;
-        case OPT_JSON: o->json = 1; break;
-        case OPT_SCALE:
-            if (strcmp(optarg, "full") != 0 && strcmp(optarg, "tiny") != 0)
-                return cli_usage_error(cmd, "--scale '%s': expected full or tiny", optarg);
-            o->tiny = strcmp(optarg, "tiny") == 0;
-            o->scale_set = 1;
-            break;
-        case OPT_DEVICES:
-            rc = parse_integer(cmd, "devices", optarg, 1, SOAP_MAX_DEVICES, &v);
-            o->devices = (int)v;
-            o->devices_set = 1;
-            break;
-        case OPT_BATCH:
-            rc = parse_integer(cmd, "batch", optarg, 1, MAX_BATCH, &v);
-            o->batch = (int64_t)v;
-            o->batch_set = 1;
-            break;
-        case OPT_UNROLL:
-            rc = parse_integer(cmd, "unroll", optarg, 1, MAX_UNROLL, &v);
-            o->unroll = (int)v;
-            o->unroll_set = 1;
-            break;
-        case OPT_SEED:
-            rc = parse_integer(cmd, "seed", optarg, 0, ULONG_MAX, &v);
-            o->seed = (unsigned long)v;
-            o->seed_set = 1;
-            break;
-        case ':':
-            if (optopt >= OPT_MODEL)
-                return cli_usage_error(cmd, "option --%s needs a value", option_name(optopt));
-            return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-        default: /* '?': unknown, ambiguous, or a value given to a flag */
-            if (optopt >= OPT_MODEL)
-                return cli_usage_error(cmd, "option --%s takes no value", option_name(optopt));
-            if (optopt == 'h')
-                return cli_usage_error(cmd, "option --help takes no value");
-            if (optopt > 0 && optopt < 256)
-                return cli_usage_error(cmd, "unknown option '-%c' (options: %s)", optopt, list);
-            return cli_usage_error(cmd, "unknown option '%s' (options: %s)", argv[optind - 1],
-                                   list);
-        }
-        if (rc >= 0)
-            return rc;
-    }
-    if (o->help) {
-        fputs(cmd->usage, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (optind < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s' (options: %s)", argv[optind],
-                               list);
-    return -1;
-}
-
-int cli_require(const cli_command *cmd, const char *value, const char *option, const char *what)
-{
-    if (value && value[0])
-        return -1;
-    return cli_usage_error(cmd, "%s is required (%s)", option, what);
+    static char bufs[NAME_BUFS][NAME_BUF_LEN];
+    static int next;
+    char *buf = bufs[next];
+    next = (next + 1) % NAME_BUFS;
+    return name_escape(name ? name : "", buf, NAME_BUF_LEN);
 }
 
 /* ------------------------------------------------------------------ */
@@ -281,12 +115,39 @@ soap_graph *cli_load_model(const cli_options *o, int64_t default_batch)
     if (!soap_model_find(o->model) && o->batch_set && g->batch != o->batch)
         cli_message("note: --batch applies to built-in models; model file %s keeps its own "
                     "batch %lld",
-                    o->model, (long long)g->batch);
+                    cli_name(o->model), (long long)g->batch);
     if (!soap_model_find(o->model) && o->tiny)
         cli_message("note: --scale applies to built-in models; model file %s keeps its own "
                     "sizes",
-                    o->model);
+                    cli_name(o->model));
     return g;
+}
+
+int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g)
+{
+    *g = NULL;
+    *m = cli_load_machine(o);
+    if (!*m)
+        return CLI_EXIT_INPUT;
+    *g = cli_load_model(o, (int64_t)CLI_BATCH_PER_DEVICE * (*m)->ndevices);
+    return *g ? 0 : CLI_EXIT_INPUT;
+}
+
+soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const cli_options *o,
+                      soap_costs **costs)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_sim *sim = NULL;
+    *costs = soap_costs_new(o->costs, &err);
+    if (*costs && soap_costs_check_machine(*costs, m, &err) == SOAP_OK)
+        sim = soap_sim_new(g, m, *costs, &o->sim, &err);
+    if (!sim) {
+        cli_fail(&err);
+        soap_costs_free(*costs);
+        *costs = NULL;
+    }
+    return sim;
 }
 
 /* ------------------------------------------------------------------ */
@@ -315,6 +176,31 @@ char *cli_shape_str(const soap_shape *s, char *buf, size_t len)
     if (used + 1 < len)
         snprintf(buf + used, len - used, "%s", s->ndims ? "]" : "[]");
     return buf;
+}
+
+char *cli_fmt_time(double s, char *buf, size_t len)
+{
+    double a = fabs(s);
+    if (!isfinite(s))
+        snprintf(buf, len, "-");
+    else if (a >= 1.0 || a == 0.0)
+        snprintf(buf, len, "%.4g s", s);
+    else if (a >= 1e-3)
+        snprintf(buf, len, "%.4g ms", s * 1e3);
+    else
+        snprintf(buf, len, "%.4g us", s * 1e6);
+    return buf;
+}
+
+void cli_json_set(json_t *obj, const char *key, json_t *val)
+{
+    SOAP_ASSERT(val != NULL);
+    SOAP_ASSERT(json_object_set_new(obj, key, val) == 0);
+}
+
+json_t *cli_json_num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
 static void print_value(FILE *f, json_t *v)
@@ -359,132 +245,3 @@ void cli_print_json(FILE *f, json_t *root)
     json_decref(root);
 }
 
-/* ------------------------------------------------------------------ */
-/* Options of one command alone                                        */
-/* ------------------------------------------------------------------ */
-/* "--model, --machine, ..." of the table. */
-static void extra_list(const cli_extra_option *opts, int nopts, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    for (int k = 0; k < nopts; k++) {
-        size_t used = strlen(buf);
-        snprintf(buf + used, len - used, "%s--%s", k ? ", " : "", opts[k].name);
-    }
-}
-
-int cli_split_options(const cli_command *cmd, int argc, char **argv,
-                      const cli_extra_option *opts, int nopts, const char **values,
-                      char **rest, int *nrest)
-{
-    char list[512];
-    extra_list(opts, nopts, list, sizeof list);
-    int n = 0;
-    for (int k = 0; k < nopts; k++)
-        values[k] = NULL;
-    rest[n++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || strcmp(arg, "--") == 0) {
-            const char *stray = arg[0] != '-' ? arg : (i + 1 < argc ? argv[i + 1] : NULL);
-            if (stray)
-                return cli_usage_error(cmd, "unexpected argument '%s' (options: %s)", stray,
-                                       list);
-            continue;
-        }
-        if (strcmp(arg, "-h") == 0) {
-            rest[n++] = argv[i];
-            continue;
-        }
-        if (arg[1] != '-')
-            return cli_usage_error(cmd, "unknown option '%s' (options: %s)", arg, list);
-        /* An exact name, or the one option the text abbreviates. */
-        const char *name = arg + 2;
-        size_t len = strcspn(name, "=");
-        int found = -1, matches = 0;
-        for (int k = 0; k < nopts; k++) {
-            if (strncmp(opts[k].name, name, len) != 0)
-                continue;
-            if (opts[k].name[len] == '\0') {
-                found = k;
-                matches = 1;
-                break;
-            }
-            found = k;
-            matches++;
-        }
-        if (matches != 1)
-            return cli_usage_error(cmd, "%s option '%.*s' (options: %s)",
-                                   matches ? "ambiguous" : "unknown", (int)(len + 2), arg,
-                                   list);
-        const cli_extra_option *opt = &opts[found];
-        const char *eq = strchr(arg, '=');
-        if (opt->shared) {
-            rest[n++] = argv[i];
-            if (opt->takes_value && !eq && i + 1 < argc)
-                rest[n++] = argv[++i]; /* the value, even if it looks like an option */
-            continue;
-        }
-        if (!opt->takes_value) {
-            if (eq)
-                return cli_usage_error(cmd, "option --%s takes no value", opt->name);
-            values[found] = "";
-            continue;
-        }
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "option --%s needs a value", opt->name);
-            value = argv[++i];
-        }
-        if (value[0] == '\0')
-            return cli_usage_error(cmd, "option --%s needs a non-empty value", opt->name);
-        values[found] = value;
-    }
-    rest[n] = NULL;
-    *nrest = n;
-    return -1;
-}
-
-int cli_parse_command(const cli_command *cmd, int argc, char **argv,
-                      const cli_extra_option *opts, int nopts, const char **values,
-                      unsigned allowed, cli_options *o)
-{
-    char **rest = soap_xcalloc((size_t)argc + 1, sizeof *rest);
-    int nrest = 0;
-    memset(o, 0, sizeof *o);
-    int rc = cli_split_options(cmd, argc, argv, opts, nopts, values, rest, &nrest);
-    if (rc < 0)
-        rc = cli_parse_options(cmd, nrest, rest, allowed, o);
-    free(rest); /* o points into argv, not into rest */
-    return rc;
-}
-
-int cli_require_inputs(const cli_command *cmd, const cli_options *o, int strategy)
-{
-    int rc = cli_require(cmd, o->model, "--model",
-                         "a built-in model, see 'soap models', or a model file");
-    if (rc < 0)
-        rc = cli_require(cmd, o->machine, "--machine",
-                         "a preset, see 'soap machines', or a machine file");
-    if (rc < 0 && strategy)
-        rc = cli_require(cmd, o->strategy, "--strategy",
-                         "a built-in strategy, see 'soap strategies', or a strategy file");
-    return rc;
-}
-
-soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const char *costs_path,
-                      const soap_sim_options *opt, soap_costs **costs)
-{
-    soap_error err;
-    soap_error_clear(&err);
-    soap_sim *sim = NULL;
-    *costs = soap_costs_new(costs_path, &err);
-    if (*costs && soap_costs_check_machine(*costs, m, &err) == SOAP_OK)
-        sim = soap_sim_new(g, m, *costs, opt, &err);
-    if (!sim) {
-        cli_fail(&err);
-        soap_costs_free(*costs);
-        *costs = NULL;
-    }
-    return sim;
-}

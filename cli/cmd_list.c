@@ -13,12 +13,10 @@ static int widen(int w, const char *name)
     return n > w ? n : w;
 }
 
-static int run_models(int argc, char **argv)
+static int run_models(const cli_options *o, void *own)
 {
-    cli_options o;
-    int rc = cli_parse_options(&cli_cmd_models, argc, argv, 0, &o);
-    if (rc >= 0)
-        return rc;
+    (void)o;
+    (void)own;
     int w = 0;
     for (const soap_model_info *m = soap_models(); m->name; m++)
         w = widen(w, m->name);
@@ -27,12 +25,10 @@ static int run_models(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-static int run_machines(int argc, char **argv)
+static int run_machines(const cli_options *o, void *own)
 {
-    cli_options o;
-    int rc = cli_parse_options(&cli_cmd_machines, argc, argv, 0, &o);
-    if (rc >= 0)
-        return rc;
+    (void)o;
+    (void)own;
     const char *const *names = soap_machine_preset_names();
     int w = 0;
     for (int i = 0; names[i]; i++)
@@ -44,12 +40,10 @@ static int run_machines(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-static int run_strategies(int argc, char **argv)
+static int run_strategies(const cli_options *o, void *own)
 {
-    cli_options o;
-    int rc = cli_parse_options(&cli_cmd_strategies, argc, argv, 0, &o);
-    if (rc >= 0)
-        return rc;
+    (void)o;
+    (void)own;
     const soap_strategy_ops *const *reg = soap_strategy_registry();
     int w = 0;
     for (int i = 0; reg[i]; i++)
@@ -62,23 +56,21 @@ static int run_strategies(int argc, char **argv)
 const cli_command cli_cmd_models = {
     .name = "models",
     .summary = "list the built-in models",
-    .usage = "usage: soap models\n"
-             "  Lists the built-in models (for --model) with a description of each.\n",
+    .description = "Lists the built-in models (for --model) with a description of each.",
     .run = run_models,
 };
 
 const cli_command cli_cmd_machines = {
     .name = "machines",
     .summary = "list the machine presets",
-    .usage = "usage: soap machines\n"
-             "  Lists the machine presets (for --machine) with a description of each.\n",
+    .description = "Lists the machine presets (for --machine) with a description of each.",
     .run = run_machines,
 };
 
 const cli_command cli_cmd_strategies = {
     .name = "strategies",
     .summary = "list the built-in strategies",
-    .usage = "usage: soap strategies\n"
-             "  Lists the built-in strategies (for --strategy) with a description of each.\n",
+    .description = "Lists the built-in strategies (for --strategy) with a description of "
+                   "each.",
     .run = run_strategies,
 };

@@ -52,14 +52,14 @@ static void machine_text(const soap_machine *m)
 {
     printf("machine %s: %d devices on %d node%s, %d switches, %d links (fingerprint "
            "%016" PRIx64 ")\n",
-           m->name, m->ndevices, m->nnodes, m->nnodes == 1 ? "" : "s", m->nswitches, m->nlinks,
+           cli_name(m->name), m->ndevices, m->nnodes, m->nnodes == 1 ? "" : "s", m->nswitches, m->nlinks,
            soap_machine_fingerprint(m));
     printf("\ndevice types:\n");
     for (int t = 0; t < m->ntypes; t++) {
         const soap_device_type *ty = &m->types[t];
         printf("  %-8s peak %.2f TFLOP/s, memory %.1f GB/s, %.1f GB, launch overhead %.1f "
                "us\n",
-               ty->name, ty->peak_flops / TERA, ty->mem_bandwidth / GIGA,
+               cli_name(ty->name), ty->peak_flops / TERA, ty->mem_bandwidth / GIGA,
                ty->mem_capacity / GIGA, ty->launch_overhead / MICRO);
     }
     printf("\ndevices by node:\n");
@@ -69,35 +69,36 @@ static void machine_text(const soap_machine *m)
         for (int d = 0; d < m->ndevices; d++) {
             if (m->devices[d].node != node)
                 continue;
-            printf("%s %s", first ? "" : ",", m->devices[d].name);
+            printf("%s %s", first ? "" : ",", cli_name(m->devices[d].name));
             if (m->ntypes > 1)
-                printf(" (%s)", m->types[m->devices[d].type].name);
+                printf(" (%s)", cli_name(m->types[m->devices[d].type].name));
             first = 0;
         }
         if (m->ntypes == 1 && !first)
-            printf(" (%s)", m->types[0].name);
+            printf(" (%s)", cli_name(m->types[0].name));
         printf("\n");
     }
     if (m->nswitches > 0) {
         printf("\nswitches:");
         for (int s = 0; s < m->nswitches; s++)
-            printf("%s %s", s ? "," : "", m->switch_names[s]);
+            printf("%s %s", s ? "," : "", cli_name(m->switch_names[s]));
         printf("\n");
     }
     if (m->nlinks > 0) {
         int w = 4;
         for (int i = 0; i < m->nlinks; i++) {
-            int n = (int)strlen(m->links[i].name);
+            int n = (int)strlen(cli_name(m->links[i].name));
             w = n > w ? n : w;
         }
         printf("\nlinks:\n  %-*s  %-10s  %10s  %10s  ends\n", w, "name", "kind", "GB/s",
                "latency us");
         for (int i = 0; i < m->nlinks; i++) {
             const soap_link *l = &m->links[i];
-            printf("  %-*s  %-10s  %10.2f  %10.2f ", w, l->name, soap_link_kind_name(l->kind),
+            printf("  %-*s  %-10s  %10.2f  %10.2f ", w, cli_name(l->name),
+                   soap_link_kind_name(l->kind),
                    l->bandwidth / GIGA, l->latency / MICRO);
             for (int e = 0; e < l->nends && e < MAX_ENDS_SHOWN; e++)
-                printf(" %s", soap_machine_vertex_name(m, l->ends[e]));
+                printf(" %s", cli_name(soap_machine_vertex_name(m, l->ends[e])));
             if (l->nends > MAX_ENDS_SHOWN)
                 printf(" ... (%d ends in all)", l->nends);
             printf("\n");
@@ -113,11 +114,12 @@ static void machine_text(const soap_machine *m)
         double bw, lat;
         route_figures(m, h, n, &bw, &lat);
         printf("  %s -> %s: %d hop%s, bottleneck %.2f GB/s, latency %.2f us\n    %s",
-               m->devices[0].name, m->devices[dst[r]].name, n, n == 1 ? "" : "s", bw / GIGA,
-               lat / MICRO, soap_machine_vertex_name(m, 0));
+               cli_name(m->devices[0].name), cli_name(m->devices[dst[r]].name), n,
+               n == 1 ? "" : "s", bw / GIGA, lat / MICRO,
+               cli_name(soap_machine_vertex_name(m, 0)));
         for (int i = 0; i < n; i++)
-            printf(" -[%s]-> %s", m->links[h[i].link].name,
-                   soap_machine_vertex_name(m, h[i].to));
+            printf(" -[%s]-> %s", cli_name(m->links[h[i].link].name),
+                   cli_name(soap_machine_vertex_name(m, h[i].to)));
         printf("\n");
     }
 }
@@ -186,21 +188,13 @@ static void machine_json(const soap_machine *m)
     cli_print_json(stdout, root);
 }
 
-static int run_machine(int argc, char **argv)
+static int run_machine(const cli_options *o, void *own)
 {
-    cli_options o;
-    int rc = cli_parse_options(&cli_cmd_machine, argc, argv,
-                               CLI_OPT_MACHINE | CLI_OPT_DEVICES | CLI_OPT_JSON, &o);
-    if (rc >= 0)
-        return rc;
-    rc = cli_require(&cli_cmd_machine, o.machine, "--machine",
-                     "a preset, see 'soap machines', or a machine file");
-    if (rc >= 0)
-        return rc;
-    soap_machine *m = cli_load_machine(&o);
+    (void)own;
+    soap_machine *m = cli_load_machine(o);
     if (!m)
         return CLI_EXIT_INPUT;
-    if (o.json)
+    if (o->json)
         machine_json(m);
     else
         machine_text(m);
@@ -208,17 +202,16 @@ static int run_machine(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+static const cli_opt *const machine_opts[] = {&cli_opt_machine, &cli_opt_devices, &cli_opt_json,
+                                              NULL};
+
 const cli_command cli_cmd_machine = {
     .name = "machine",
     .summary = "a machine model: devices, nodes, links, routes",
-    .usage = "usage: soap machine --machine X [--devices n] [--json]\n"
-             "  Describes machine X (a preset or a machine file): device types, devices by\n"
-             "  node, switches, links (bandwidth, latency, ends) and example routes.\n"
-             "  --machine X   preset (see 'soap machines') or machine file (JSON)\n"
-             "  --devices n   keep only the first n devices\n"
-             "  --json        JSON on stdout: {\"name\", \"fingerprint\", \"ndevices\", "
-             "\"nnodes\",\n"
-             "                \"device_types\", \"devices\", \"switches\", \"links\", "
-             "\"routes\"}\n",
+    .description = "Describes machine X (a preset or a machine file): device types, devices "
+                   "by node, switches, links (bandwidth, latency, ends) and example routes. "
+                   "--json: {\"name\", \"fingerprint\", \"ndevices\", \"nnodes\", "
+                   "\"device_types\", \"devices\", \"switches\", \"links\", \"routes\"}.",
+    .opts = machine_opts,
     .run = run_machine,
 };

@@ -4,8 +4,10 @@
  * strategy, proposals per second, the acceptance rate and where the best
  * came from; writes the best strategy (--out) and the convergence log
  * (--log, CSV). A one-line progress display goes to stderr when it is a
- * terminal. Ctrl-C stops the search, and the best so far is still reported
- * and written (exit status 130). Also `soap algos`, the list of algorithms.
+ * terminal. Ctrl-C (SIGINT) or SIGTERM stops the search, and the best so
+ * far is still reported and written (exit status 130 / 143); a signal
+ * before the search starts (while loading) ends the command with the same
+ * status and nothing written. Also `soap algos`, the list of algorithms.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,50 +20,51 @@
 #include "cli.h"
 #include "soap_search.h"
 
-#define CLI_EXIT_INTERRUPTED 130
 #define DEFAULT_INIT "data,expert,random:2"
-#define DEFAULT_BUDGET "10s"
 #define MAX_INITS 64
-
-enum {
-    O_MODEL, O_MACHINE, O_DEVICES, O_BATCH, O_UNROLL, O_SCALE, O_SEED, O_OUT, O_JSON,
-    O_ALGO, O_BUDGET, O_BETA, O_INIT, O_THREADS, O_LOG, O_DIMS, O_FULL_SIM,
-    O_ALLOW_OVER, O_NO_STOP_RULE, O_COSTS, O_SYNC, O_NO_OVERLAP, O_QUIET, O_HELP,
-    O_COUNT
-};
-
-static const cli_extra_option search_options[O_COUNT] = {
-    [O_MODEL] = {"model", 1, 1},        [O_MACHINE] = {"machine", 1, 1},
-    [O_DEVICES] = {"devices", 1, 1},    [O_BATCH] = {"batch", 1, 1},
-    [O_UNROLL] = {"unroll", 1, 1},      [O_SCALE] = {"scale", 1, 1},
-    [O_SEED] = {"seed", 1, 1},
-    [O_OUT] = {"out", 1, 1},            [O_JSON] = {"json", 0, 1},
-    [O_ALGO] = {"algo", 1, 0},          [O_BUDGET] = {"budget", 1, 0},
-    [O_BETA] = {"beta", 1, 0},          [O_INIT] = {"init", 1, 0},
-    [O_THREADS] = {"threads", 1, 0},    [O_LOG] = {"log", 1, 0},
-    [O_DIMS] = {"dims", 1, 0},          [O_FULL_SIM] = {"full-sim", 0, 0},
-    [O_ALLOW_OVER] = {"allow-over-capacity", 0, 0},
-    [O_NO_STOP_RULE] = {"no-stop-rule", 0, 0},
-    [O_COSTS] = {"costs", 1, 0},        [O_SYNC] = {"sync", 1, 0},
-    [O_NO_OVERLAP] = {"no-overlap", 0, 0},
-    [O_QUIET] = {"quiet", 0, 0},        [O_HELP] = {"help", 0, 1},
-};
+/* Budget limits: 30 days of seconds, 1e12 proposals (beyond any run, and
+ * far inside a double's and a long's exact range). */
+#define MAX_BUDGET_S (30.0 * 86400.0)
+#define MAX_BUDGET_PROPOSALS 1000000000000LL
 
 /* ------------------------------------------------------------------ */
-/* Values                                                              */
+/* Options                                                             */
 /* ------------------------------------------------------------------ */
+typedef struct budget {
+    double seconds; /* 0: none */
+    long proposals; /* 0: none */
+    const char *text; /* as given, for the log */
+} budget;
+
+typedef struct search_opts {
+    const char *algo, *init, *log;
+    budget budget;
+    double beta; /* per second of simulated time; 0: auto */
+    int threads;
+    int full_sim, no_stop_rule, quiet;
+} search_opts;
+
+static const search_opts search_defaults = {
+    .algo = "mcmc", .init = DEFAULT_INIT, .budget = {10.0, 0, "10s"}, .threads = 1};
+
 /* "30s", "5000", "30s,5000": seconds and/or proposals, each > 0. */
-static int parse_budget(const cli_command *cmd, const char *text, double *seconds,
-                        long *proposals)
+static int parse_budget(const cli_command *cmd, const cli_opt *opt, const char *text,
+                        void *dst)
 {
-    static const char expected[] =
-        "expected a positive number of seconds (30s) and/or of proposals (5000), e.g. "
-        "30s, 5000 or 30s,5000";
-    *seconds = 0.0;
-    *proposals = 0;
+    (void)opt;
+    budget *b = dst;
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "expected a positive number of seconds (30s; at most %.0fs = 30 days) and/or "
+             "of proposals (5000; at most %lld), e.g. 30s, 5000 or 30s,5000",
+             MAX_BUDGET_S, MAX_BUDGET_PROPOSALS);
+    b->seconds = 0.0;
+    b->proposals = 0;
+    b->text = text;
     char buf[128];
-    if (strlen(text) >= sizeof buf)
-        return cli_usage_error(cmd, "--budget '%s': %s", text, expected);
+    size_t n = strlen(text);
+    if (n >= sizeof buf || text[0] == ',' || text[n - 1] == ',')
+        return cli_usage_error(cmd, "--budget '%s': %s", cli_name(text), expected);
     strcpy(buf, text);
     int parts = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
@@ -69,64 +72,125 @@ static int parse_budget(const cli_command *cmd, const char *text, double *second
         size_t len = strlen(tok);
         char *end = NULL;
         errno = 0;
+        int ok;
         if (len > 1 && tok[len - 1] == 's') {
             tok[len - 1] = '\0';
             double v = strtod(tok, &end);
-            if (errno || end == tok || *end || !(v > 0) || !isfinite(v) || *seconds > 0)
-                return cli_usage_error(cmd, "--budget '%s': %s", text, expected);
-            *seconds = v;
+            ok = !errno && end != tok && !*end && v > 0 && v <= MAX_BUDGET_S && !b->seconds;
+            b->seconds = ok ? v : 0.0;
         } else {
             int digits = len > 0;
             for (size_t i = 0; i < len; i++)
                 digits &= tok[i] >= '0' && tok[i] <= '9';
             long long v = digits ? strtoll(tok, &end, 10) : 0;
-            if (!digits || errno || v <= 0 || *proposals > 0)
-                return cli_usage_error(cmd, "--budget '%s': %s", text, expected);
-            *proposals = (long)v;
+            ok = digits && !errno && v > 0 && v <= MAX_BUDGET_PROPOSALS && !b->proposals;
+            b->proposals = ok ? (long)v : 0;
         }
+        if (!ok || parts >= 2)
+            return cli_usage_error(cmd, "--budget '%s': %s", cli_name(text), expected);
     }
-    if (parts == 0 || parts > 2 || text[strlen(text) - 1] == ',' || text[0] == ',')
-        return cli_usage_error(cmd, "--budget '%s': %s", text, expected);
-    return -1;
+    return parts ? 0 : cli_usage_error(cmd, "--budget '%s': %s", cli_name(text), expected);
 }
 
-static int parse_positive_int(const cli_command *cmd, const char *opt, const char *text,
-                              int hi, int *out)
+/* "auto" or a positive number. */
+static int parse_beta(const cli_command *cmd, const cli_opt *opt, const char *text, void *dst)
 {
-    int digits = text[0] != '\0';
-    for (const char *p = text; *p; p++)
-        digits &= *p >= '0' && *p <= '9';
-    long v = digits ? strtol(text, NULL, 10) : 0;
-    if (!digits || v < 1 || v > hi)
-        return cli_usage_error(cmd, "--%s '%s': expected an integer from 1 to %d", opt, text,
-                               hi);
-    *out = (int)v;
-    return -1;
+    (void)opt;
+    char *end = NULL;
+    errno = 0;
+    double v = strcmp(text, "auto") == 0 ? 0.0 : strtod(text, &end);
+    if (end && (errno || end == text || *end || !(v > 0) || !isfinite(v)))
+        return cli_usage_error(cmd, "--beta '%s': expected a positive number (per second of "
+                               "simulated time) or auto", cli_name(text));
+    *(double *)dst = v;
+    return 0;
 }
+
+#define OWN(member) .field = offsetof(search_opts, member)
+static const cli_opt algo_opt = {
+    .name = "algo", .kind = CLI_STRING, OWN(algo), .value = "NAME",
+    .help = "mcmc (default), random, greedy, anneal, optcnn, exhaustive (see 'soap algos')"};
+static const cli_opt budget_opt = {
+    .name = "budget", .kind = CLI_CUSTOM, OWN(budget), .parse = parse_budget,
+    .value = "30s|N|30s,N",
+    .help = "30s (seconds, at most 30 days), 5000 (proposals, at most 1e12) or both "
+            "(30s,5000); split over the chains (default 10s)"};
+static const cli_opt beta_opt = {
+    .name = "beta", .kind = CLI_CUSTOM, OWN(beta), .parse = parse_beta, .value = "B",
+    .help = "mcmc: exp(-B * cost) target, B per second of simulated time; auto (default) = "
+            "100 / the best initial time"};
+static const cli_opt init_opt = {
+    .name = "init", .kind = CLI_STRING, OWN(init), .value = "LIST",
+    .help = "initial strategies, one chain each: built-in names, files, random:K (default "
+            DEFAULT_INIT ")"};
+static const cli_opt threads_opt = {
+    .name = "threads", .kind = CLI_INT, OWN(threads), .lo = 1, .hi = 256, .value = "T",
+    .help = "run chains in T threads (same result as one thread for a proposal budget)"};
+static const cli_opt full_sim_opt = {
+    .name = "full-sim", .kind = CLI_FLAG, OWN(full_sim),
+    .help = "simulate every proposal in full (for comparison; the chain is the same as "
+            "with delta simulation)"};
+static const cli_opt no_stop_rule_opt = {
+    .name = "no-stop-rule", .kind = CLI_FLAG, OWN(no_stop_rule),
+    .help = "chains run to their budget (no 'best not improved for half the time so far' "
+            "stop)"};
+static const cli_opt log_opt = {
+    .name = "log", .kind = CLI_STRING, OWN(log), .value = "FILE",
+    .help = "write the convergence log (CSV; plots/convergence.gp)"};
+static const cli_opt quiet_opt = {
+    .name = "quiet", .kind = CLI_FLAG, OWN(quiet), .help = "no progress display on stderr"};
+#undef OWN
+
+static const cli_opt *const search_opts_table[] = {
+    &cli_opt_model, &cli_opt_machine, &cli_opt_devices, &cli_opt_batch, &cli_opt_unroll,
+    &cli_opt_scale, &algo_opt, &budget_opt, &cli_opt_seed, &beta_opt, &init_opt,
+    &threads_opt, &cli_opt_dims, &full_sim_opt, &cli_opt_allow_over, &no_stop_rule_opt,
+    &cli_opt_costs, &cli_opt_sync, &cli_opt_no_overlap, &cli_opt_out, &log_opt, &quiet_opt,
+    &cli_opt_json, NULL,
+};
 
 /* ------------------------------------------------------------------ */
-/* Ctrl-C and progress                                                 */
+/* Signals and progress                                                */
 /* ------------------------------------------------------------------ */
-static volatile sig_atomic_t interrupted;
+/* The signal that asked to stop (SIGINT, SIGTERM), 0 while none did: the
+ * search's stop flag. */
+static volatile sig_atomic_t stop_signal;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    stop_signal = sig;
 }
 
-static char *fmt_time(double s, char *buf, size_t len)
+/* SIGINT and SIGTERM set stop_signal from now on (unblocked, even if the
+ * caller blocked them, so that a stop asked before the handler was in
+ * place is seen); old[] gets the previous actions. */
+static void catch_signals(struct sigaction old[2])
 {
-    double a = fabs(s);
-    if (!isfinite(s))
-        snprintf(buf, len, "-");
-    else if (a >= 1.0 || a == 0.0)
-        snprintf(buf, len, "%.4g s", s);
-    else if (a >= 1e-3)
-        snprintf(buf, len, "%.4g ms", s * 1e3);
-    else
-        snprintf(buf, len, "%.4g us", s * 1e6);
-    return buf;
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigset_t set;
+    sigemptyset(&set);
+    stop_signal = 0;
+    for (int i = 0; i < 2; i++) {
+        sigaction(sigs[i], &sa, &old[i]);
+        sigaddset(&set, sigs[i]);
+    }
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static void restore_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+/* The exit status of a command stopped by stop_signal. */
+static int signal_status(void)
+{
+    return stop_signal == SIGTERM ? CLI_EXIT_SIGTERM : CLI_EXIT_SIGINT;
 }
 
 typedef struct progress_ctx {
@@ -143,7 +207,7 @@ static void show_progress(void *ctx, const soap_search_progress *p)
             "(%.2fx over data)   ",
             pc->algo, p->elapsed_s, p->proposals,
             p->elapsed_s > 0 ? (double)p->proposals / p->elapsed_s : 0.0, p->chains_done,
-            p->chains, fmt_time(p->best_s, t, sizeof t),
+            p->chains, cli_fmt_time(p->best_s, t, sizeof t),
             isfinite(p->best_s) && p->best_s > 0 ? pc->data_s / p->best_s : 0.0);
     fflush(stderr);
     pc->shown = 1;
@@ -167,26 +231,25 @@ static void inits_free(inits *in)
     in->n = 0;
 }
 
-/* The seed of the j-th random initial strategy (j from 1). */
-static unsigned long random_seed(unsigned long seed, int j)
+/* "data,expert,random:2,file.json": 0 or an exit code. */
+static int load_inits(const char *list, const soap_graph *g, const soap_machine *m,
+                      unsigned long seed, inits *in)
 {
-    return seed * 1000003UL + (unsigned long)j;
-}
-
-/* "data,expert,random:2,file.json". Returns -1 or an exit code. */
-static int load_inits(const cli_command *cmd, const char *list, const soap_graph *g,
-                      const soap_machine *m, unsigned long seed, inits *in)
-{
+    const cli_command *cmd = &cli_cmd_search;
     char *buf = soap_xstrdup(list);
-    int rc = -1, nrandom = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && rc < 0;
+    int rc = 0, nrandom = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && rc == 0;
          tok = strtok_r(NULL, ",", &save)) {
         int count = 1, is_random = 0;
         if (strncmp(tok, "random:", 7) == 0) {
-            if (parse_positive_int(cmd, "init", tok + 7, MAX_INITS, &count) >= 0) {
-                rc = CLI_EXIT_USAGE;
+            char *end = NULL;
+            long k = strtol(tok + 7, &end, 10);
+            if (tok[7] < '0' || tok[7] > '9' || *end || k < 1 || k > MAX_INITS) {
+                rc = cli_usage_error(cmd, "--init '%s': expected random:K with K from 1 to %d",
+                                     cli_name(tok), MAX_INITS);
                 break;
             }
+            count = (int)k;
             is_random = 1;
         } else if (strcmp(tok, "random") == 0) {
             is_random = 1;
@@ -196,15 +259,11 @@ static int load_inits(const cli_command *cmd, const char *list, const soap_graph
                 rc = cli_usage_error(cmd, "--init: at most %d initial strategies", MAX_INITS);
                 break;
             }
-            soap_strategy_options sopt;
-            memset(&sopt, 0, sizeof sopt);
-            sopt.seed = is_random ? random_seed(seed, ++nrandom) : seed;
+            soap_strategy_options sopt = {.seed = seed, .index = is_random ? nrandom++ : 0};
             soap_error err;
             soap_error_clear(&err);
             soap_strategy *s = soap_strategy_load(is_random ? "random" : tok, g, m, &sopt, &err);
-            if (!s || soap_strategy_check(s, g, m, &err) != SOAP_OK) {
-                if (s)
-                    soap_strategy_free(s);
+            if (!s) {
                 rc = cli_fail(&err);
                 break;
             }
@@ -217,9 +276,9 @@ static int load_inits(const cli_command *cmd, const char *list, const soap_graph
             in->name[in->n++] = soap_xstrdup(name);
         }
     }
-    if (rc < 0 && in->n == 0)
+    if (rc == 0 && in->n == 0)
         rc = cli_usage_error(cmd, "--init '%s': expected a comma-separated list of "
-                             "strategies (data, expert, random:K, files)", list);
+                             "strategies (data, expert, random:K, files)", cli_name(list));
     free(buf);
     return rc;
 }
@@ -243,17 +302,6 @@ static double builtin_time(soap_sim *sim, const char *name, const soap_graph *g,
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
-static void set(json_t *obj, const char *key, json_t *val)
-{
-    SOAP_ASSERT(val != NULL);
-    SOAP_ASSERT(json_object_set_new(obj, key, val) == 0);
-}
-
-static json_t *jnum(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 typedef struct report {
     const char *algo;
     const soap_graph *g;
@@ -278,8 +326,8 @@ static void print_text(const report *rp)
     const soap_search_options *so = rp->so;
     char t1[32], t2[32];
     printf("search: %s on model %s (batch %lld, %d operators), machine %s (%d devices)\n",
-           rp->algo, rp->g->name, (long long)rp->g->batch, rp->g->nops, rp->m->name,
-           rp->m->ndevices);
+           rp->algo, cli_name(rp->g->name), (long long)rp->g->batch, rp->g->nops,
+           cli_name(rp->m->name), rp->m->ndevices);
     printf("space %s, budget", rp->dims);
     if (so->seconds > 0)
         printf(" %g s", so->seconds);
@@ -294,14 +342,14 @@ static void print_text(const report *rp)
     if (r->interrupted)
         printf("interrupted: the best strategy so far\n");
     printf("best iteration time: %s (throughput %.6g samples/s)\n",
-           fmt_time(r->best_s, t1, sizeof t1), (double)rp->g->batch / r->best_s);
-    printf("data parallelism:    %s, speedup %.3fx\n", fmt_time(rp->data_s, t1, sizeof t1),
+           cli_fmt_time(r->best_s, t1, sizeof t1), (double)rp->g->batch / r->best_s);
+    printf("data parallelism:    %s, speedup %.3fx\n", cli_fmt_time(rp->data_s, t1, sizeof t1),
            rp->data_s / r->best_s);
-    printf("expert strategy:     %s, speedup %.3fx\n", fmt_time(rp->expert_s, t2, sizeof t2),
+    printf("expert strategy:     %s, speedup %.3fx\n", cli_fmt_time(rp->expert_s, t2, sizeof t2),
            rp->expert_s / r->best_s);
     printf("initial strategies: ");
     for (int i = 0; i < rp->in->n; i++)
-        printf(" %s %s%s", rp->in->name[i], fmt_time(r->init_s[i], t1, sizeof t1),
+        printf(" %s %s%s", cli_name(rp->in->name[i]), cli_fmt_time(r->init_s[i], t1, sizeof t1),
                r->init_fits[i] ? "" : " (over capacity)");
     printf("\n");
     printf("proposals:           %ld in %.3g s (%.0f/s), %.1f%% accepted\n", r->proposals,
@@ -328,104 +376,75 @@ static void print_json(const report *rp)
     const soap_search_result *r = rp->r;
     const soap_search_options *so = rp->so;
     json_t *o = json_object();
-    set(o, "algo", json_string(rp->algo));
-    set(o, "seed", json_integer((json_int_t)so->seed));
-    set(o, "model", json_string(rp->g->name));
-    set(o, "machine", json_string(rp->m->name));
-    set(o, "devices", json_integer(rp->m->ndevices));
-    set(o, "batch", json_integer(rp->g->batch));
-    set(o, "dims", json_string(rp->dims));
-    set(o, "budget_s", so->seconds > 0 ? json_real(so->seconds) : json_null());
-    set(o, "budget_proposals", so->proposals > 0 ? json_integer(so->proposals) : json_null());
-    set(o, "beta_per_s", r->beta > 0 ? json_real(r->beta) : json_null());
-    set(o, "full_sim", json_boolean(so->full_sim));
-    set(o, "chains", json_integer(r->chains));
-    set(o, "threads", json_integer(r->threads));
-    set(o, "best_time_s", jnum(r->best_s));
-    set(o, "data_time_s", jnum(rp->data_s));
-    set(o, "expert_time_s", jnum(rp->expert_s));
-    set(o, "speedup_over_data", jnum(rp->data_s / r->best_s));
-    set(o, "speedup_over_expert", jnum(rp->expert_s / r->best_s));
+    cli_json_set(o, "algo", json_string(rp->algo));
+    cli_json_set(o, "seed", json_integer((json_int_t)so->seed));
+    cli_json_set(o, "model", json_string(rp->g->name));
+    cli_json_set(o, "machine", json_string(rp->m->name));
+    cli_json_set(o, "devices", json_integer(rp->m->ndevices));
+    cli_json_set(o, "batch", json_integer(rp->g->batch));
+    cli_json_set(o, "dims", json_string(rp->dims));
+    cli_json_set(o, "budget_s", so->seconds > 0 ? json_real(so->seconds) : json_null());
+    cli_json_set(o, "budget_proposals", so->proposals > 0 ? json_integer(so->proposals) : json_null());
+    cli_json_set(o, "beta_per_s", r->beta > 0 ? json_real(r->beta) : json_null());
+    cli_json_set(o, "full_sim", json_boolean(so->full_sim));
+    cli_json_set(o, "chains", json_integer(r->chains));
+    cli_json_set(o, "threads", json_integer(r->threads));
+    cli_json_set(o, "best_time_s", cli_json_num(r->best_s));
+    cli_json_set(o, "data_time_s", cli_json_num(rp->data_s));
+    cli_json_set(o, "expert_time_s", cli_json_num(rp->expert_s));
+    cli_json_set(o, "speedup_over_data", cli_json_num(rp->data_s / r->best_s));
+    cli_json_set(o, "speedup_over_expert", cli_json_num(rp->expert_s / r->best_s));
     json_t *init = json_object();
     for (int i = 0; i < rp->in->n; i++)
-        set(init, rp->in->name[i], jnum(r->init_s[i]));
-    set(o, "init_times_s", init);
-    set(o, "proposals", json_integer(r->proposals));
-    set(o, "accepted", json_integer(r->accepted));
-    set(o, "acceptance_rate",
-        jnum(r->proposals ? (double)r->accepted / (double)r->proposals : 0.0));
-    set(o, "elapsed_s", jnum(r->elapsed_s));
-    set(o, "proposals_per_s", jnum(rate(r->proposals, r->elapsed_s)));
-    set(o, "origin", json_string(r->origin));
-    set(o, "found_by_search", json_boolean(r->found_by_search));
-    set(o, "best_init", r->best_init >= 0 ? json_string(rp->in->name[r->best_init])
+        cli_json_set(init, rp->in->name[i], cli_json_num(r->init_s[i]));
+    cli_json_set(o, "init_times_s", init);
+    cli_json_set(o, "proposals", json_integer(r->proposals));
+    cli_json_set(o, "accepted", json_integer(r->accepted));
+    cli_json_set(o, "acceptance_rate",
+        cli_json_num(r->proposals ? (double)r->accepted / (double)r->proposals : 0.0));
+    cli_json_set(o, "elapsed_s", cli_json_num(r->elapsed_s));
+    cli_json_set(o, "proposals_per_s", cli_json_num(rate(r->proposals, r->elapsed_s)));
+    cli_json_set(o, "origin", json_string(r->origin));
+    cli_json_set(o, "found_by_search", json_boolean(r->found_by_search));
+    cli_json_set(o, "best_init", r->best_init >= 0 ? json_string(rp->in->name[r->best_init])
                                           : json_null());
-    set(o, "fits_memory", json_boolean(r->best_fits));
-    set(o, "refused_for_memory", json_integer(r->over_capacity));
-    set(o, "interrupted", json_boolean(r->interrupted));
-    set(o, "exhausted", json_boolean(r->exhausted));
-    set(o, "out", rp->out ? json_string(rp->out) : json_null());
-    set(o, "log", rp->log ? json_string(rp->log) : json_null());
+    cli_json_set(o, "fits_memory", json_boolean(r->best_fits));
+    cli_json_set(o, "refused_for_memory", json_integer(r->over_capacity));
+    cli_json_set(o, "interrupted", json_boolean(r->interrupted));
+    cli_json_set(o, "exhausted", json_boolean(r->exhausted));
+    cli_json_set(o, "out", rp->out ? json_string(rp->out) : json_null());
+    cli_json_set(o, "log", rp->log ? json_string(rp->log) : json_null());
     cli_print_json(stdout, o);
 }
 
 /* ------------------------------------------------------------------ */
 /* The command                                                         */
 /* ------------------------------------------------------------------ */
-static int run_search(int argc, char **argv)
+static int run_search(const cli_options *o, void *own)
 {
-    const cli_command *cmd = &cli_cmd_search;
-    const char *v[O_COUNT];
-    cli_options o;
-    int rc = cli_parse_command(cmd, argc, argv, search_options, O_COUNT, v,
-                               CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES |
-                                   CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
-                                   CLI_OPT_SEED | CLI_OPT_OUT | CLI_OPT_JSON, &o);
-    if (rc >= 0)
-        return rc;
-    rc = cli_require_inputs(cmd, &o, 0);
-    if (rc >= 0)
-        return rc;
-
-    soap_search_options so = soap_search_options_default();
-    so.seed = o.seed;
-    rc = parse_budget(cmd, v[O_BUDGET] ? v[O_BUDGET] : DEFAULT_BUDGET, &so.seconds,
-                      &so.proposals);
-    if (rc >= 0)
-        return rc;
-    int beta_auto = 1;
-    if (v[O_BETA] && strcmp(v[O_BETA], "auto") != 0) {
-        char *end = NULL;
-        errno = 0;
-        so.beta = strtod(v[O_BETA], &end);
-        if (errno || end == v[O_BETA] || *end || !(so.beta > 0) || !isfinite(so.beta))
-            return cli_usage_error(cmd, "--beta '%s': expected a positive number (per "
-                                        "second of simulated time) or auto",
-                                   v[O_BETA]);
-        beta_auto = 0;
-    }
-    so.threads = 1;
-    if (v[O_THREADS] && (rc = parse_positive_int(cmd, "threads", v[O_THREADS], 256,
-                                                 &so.threads)) >= 0)
-        return rc;
+    const search_opts *sopt = own;
     soap_error err;
     soap_error_clear(&err);
-    const char *dims = v[O_DIMS] ? v[O_DIMS] : "SOAP";
-    if (soap_search_space_parse(dims, &so.space, &err) != SOAP_OK)
-        return cli_usage_error(cmd, "--dims: %s", err.msg);
-    char dims_norm[8];
-    soap_search_space_str(&so.space, dims_norm, sizeof dims_norm);
-    so.full_sim = v[O_FULL_SIM] != NULL;
-    so.allow_over_capacity = v[O_ALLOW_OVER] != NULL;
-    so.no_stop_rule = v[O_NO_STOP_RULE] != NULL;
-    const char *algo = v[O_ALGO] ? v[O_ALGO] : "mcmc";
-    const soap_search_ops *ops = soap_search_lookup(algo, &err);
+    const soap_search_ops *ops = soap_search_lookup(sopt->algo, &err);
     if (!ops)
         return cli_fail(&err);
-    soap_sim_options simopt;
-    if ((rc = cli_sim_options(v[O_SYNC], v[O_NO_OVERLAP] != NULL, &simopt)) >= 0)
-        return rc;
+    soap_search_options so = soap_search_options_default();
+    so.seed = o->seed;
+    so.seconds = sopt->budget.seconds;
+    so.proposals = sopt->budget.proposals;
+    so.beta = sopt->beta;
+    so.threads = sopt->threads;
+    so.space = o->dims;
+    so.full_sim = sopt->full_sim;
+    so.allow_over_capacity = o->allow_over_capacity;
+    so.no_stop_rule = sopt->no_stop_rule;
+    char dims_norm[8];
+    soap_search_space_str(&so.space, dims_norm, sizeof dims_norm);
 
+    /* From here on a signal stops the command: before the search, with
+     * nothing written; during it, with the best so far written. */
+    struct sigaction old[2];
+    catch_signals(old);
     soap_machine *m = NULL;
     soap_graph *g = NULL;
     soap_costs *costs = NULL;
@@ -434,89 +453,79 @@ static int run_search(int argc, char **argv)
     memset(&in, 0, sizeof in);
     soap_search_result r;
     memset(&r, 0, sizeof r);
+    int rc = cli_load_inputs(o, &m, &g);
+    if (rc != 0 || stop_signal)
+        goto done;
     rc = CLI_EXIT_INPUT;
-    m = cli_load_machine(&o);
-    if (!m)
+    sim = cli_new_sim(g, m, o, &costs);
+    if (!sim || stop_signal)
         goto done;
-    g = cli_load_model(&o, (int64_t)CLI_BATCH_PER_DEVICE * m->ndevices);
-    if (!g)
+    if ((rc = load_inits(sopt->init, g, m, o->seed, &in)) != 0 || stop_signal)
         goto done;
-    sim = cli_new_sim(g, m, v[O_COSTS], &simopt, &costs);
-    if (!sim)
-        goto done;
-    int irc = load_inits(cmd, v[O_INIT] ? v[O_INIT] : DEFAULT_INIT, g, m, o.seed, &in);
-    if (irc >= 0) {
-        rc = irc;
-        goto done;
-    }
+    rc = CLI_EXIT_INPUT;
     double data_s = builtin_time(sim, "data", g, m);
     double expert_s = data_s >= 0 ? builtin_time(sim, "expert", g, m) : -1.0;
-    if (data_s < 0 || expert_s < 0)
+    if (data_s < 0 || expert_s < 0 || stop_signal)
         goto done;
 
     soap_search_problem p = {.g = g,
                              .m = m,
                              .sim = sim,
                              .costs = costs,
-                             .costs_path = v[O_COSTS],
-                             .sim_opt = simopt,
+                             .costs_path = o->costs,
+                             .sim_opt = o->sim,
                              .inits = (const soap_strategy *const *)in.s,
                              .init_names = (const char *const *)in.name,
                              .ninits = in.n};
-    progress_ctx pc = {.algo = algo, .data_s = data_s, .shown = 0};
-    if (!v[O_QUIET] && isatty(STDERR_FILENO)) {
+    progress_ctx pc = {.algo = sopt->algo, .data_s = data_s, .shown = 0};
+    if (!sopt->quiet && isatty(STDERR_FILENO)) {
         so.progress = show_progress;
         so.progress_ctx = &pc;
     }
-    interrupted = 0;
-    so.stop = &interrupted;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    so.stop = &stop_signal;
     soap_status st = soap_search_run(ops, &p, &so, &r, &err);
-    sigaction(SIGINT, &old, NULL);
     if (pc.shown)
         fprintf(stderr, "\r%*s\r", 110, "");
     if (st != SOAP_OK) {
         cli_fail(&err);
         goto done;
     }
-    if (o.out && soap_strategy_write_json(r.best, g, o.out, &err) != SOAP_OK) {
+    if (o->out && soap_strategy_write_json(r.best, g, o->out, &err) != SOAP_OK) {
         cli_fail(&err);
         goto done;
     }
-    if (v[O_LOG]) {
-        char seed[32], date[64], devices[16], budget[64];
+    if (sopt->log) {
+        char seed[32], date[64], devices[16];
         snprintf(seed, sizeof seed, "%lu", so.seed);
         snprintf(devices, sizeof devices, "%d", m->ndevices);
-        snprintf(budget, sizeof budget, "%s", v[O_BUDGET] ? v[O_BUDGET] : DEFAULT_BUDGET);
         time_t now = time(NULL);
         struct tm tmv;
         strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
         const char *commit = getenv("SOAP_COMMIT");
         const char *prov[] = {"commit", commit && commit[0] ? commit : "unknown",
-                              "algo", algo, "seed", seed, "model", g->name,
+                              "algo", sopt->algo, "seed", seed, "model", g->name,
                               "machine", m->name, "devices", devices, "dims", dims_norm,
-                              "budget", budget, "date", date, NULL, NULL};
-        if (soap_search_write_log(&r, prov, v[O_LOG], &err) != SOAP_OK) {
+                              "budget", sopt->budget.text, "date", date, NULL, NULL};
+        if (soap_search_write_log(&r, prov, sopt->log, &err) != SOAP_OK) {
             cli_fail(&err);
             goto done;
         }
     }
-    report rp = {.algo = algo, .g = g, .m = m, .so = &so, .r = &r, .in = &in,
-                 .dims = dims_norm, .out = o.out, .log = v[O_LOG], .data_s = data_s,
-                 .expert_s = expert_s, .beta_auto = beta_auto};
-    if (o.json)
+    report rp = {.algo = sopt->algo, .g = g, .m = m, .so = &so, .r = &r, .in = &in,
+                 .dims = dims_norm, .out = o->out, .log = sopt->log, .data_s = data_s,
+                 .expert_s = expert_s, .beta_auto = sopt->beta == 0.0};
+    if (o->json)
         print_json(&rp);
     else
         print_text(&rp);
     if (!r.best_fits)
         cli_message("warning: the best strategy exceeds a device's memory capacity");
-    rc = r.interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
+    rc = CLI_EXIT_OK;
 
 done:
+    if (stop_signal && (rc == CLI_EXIT_OK || !r.best))
+        rc = signal_status();
+    restore_signals(old);
     soap_search_result_free(&r);
     inits_free(&in);
     soap_sim_free(sim);
@@ -529,52 +538,25 @@ done:
 const cli_command cli_cmd_search = {
     .name = "search",
     .summary = "search a strategy (mcmc, random, greedy, anneal, optcnn, exhaustive)",
-    .usage =
-        "usage: soap search --model M --machine X [--devices n] [--batch B] [--unroll T]\n"
-        "                   [--scale full|tiny]\n"
-        "                   [--algo NAME] [--budget 30s|N|30s,N] [--seed S] [--beta B]\n"
-        "                   [--init LIST] [--threads T] [--dims SOAP] [--full-sim]\n"
-        "                   [--allow-over-capacity] [--no-stop-rule] [--costs FILE]\n"
-        "                   [--sync ps|allreduce] [--no-overlap] [--out FILE]\n"
-        "                   [--log FILE.csv] [--quiet] [--json]\n"
-        "  Searches a parallelization strategy of model M on machine X with algorithm\n"
-        "  NAME (see 'soap algos') and prints the best simulated iteration time, its\n"
-        "  speedup over data parallelism and over the expert strategy, proposals per\n"
-        "  second, the acceptance rate and where the best came from. Ctrl-C stops the\n"
-        "  search; the best strategy so far is still reported and written (status 130).\n"
-        "  --algo NAME      mcmc (default), random, greedy, anneal, optcnn, exhaustive\n"
-        "  --budget B       30s (seconds), 5000 (proposals) or both (30s,5000); split\n"
-        "                   over the chains (default 10s)\n"
-        "  --seed S         seed of the search and of random initial strategies\n"
-        "  --beta B         mcmc: exp(-B * cost) target, B per second of simulated\n"
-        "                   time; auto (default) = 100 / the best initial time\n"
-        "  --init LIST      initial strategies, one chain each: built-in names, files,\n"
-        "                   random:K (default data,expert,random:2)\n"
-        "  --threads T      run chains in T threads (same result as one thread for a\n"
-        "                   proposal budget)\n"
-        "  --dims L         the space: letters of S (sample), O (operator placement),\n"
-        "                   A (attribute), P (parameter); SAP: no placement freedom,\n"
-        "                   S: sample only (default SOAP)\n"
-        "  --full-sim       simulate every proposal in full (for comparison; the chain\n"
-        "                   is the same as with delta simulation)\n"
-        "  --allow-over-capacity  also return strategies over a device's memory\n"
-        "  --no-stop-rule   chains run to their budget (no 'best not improved for half\n"
-        "                   the time so far' stop)\n"
-        "  --costs FILE, --sync MODE, --no-overlap   as for 'soap simulate'\n"
-        "  --out FILE       write the best strategy (JSON)\n"
-        "  --log FILE       write the convergence log (CSV; plots/convergence.gp)\n"
-        "  --quiet          no progress display on stderr\n"
-        "  --json           print one JSON object instead of the report\n",
+    .description =
+        "Searches a parallelization strategy of model M on machine X with algorithm NAME "
+        "(see 'soap algos') and prints the best simulated iteration time, its speedup over "
+        "data parallelism and over the expert strategy, proposals per second, the "
+        "acceptance rate and where the best came from; --out writes the best strategy "
+        "(JSON). Ctrl-C (SIGINT) or SIGTERM stops the search: the best strategy so far is "
+        "still reported and written, with the log, and the exit status is 130 (SIGINT) or "
+        "143 (SIGTERM); stopped before the search starts, it writes nothing.",
+    .opts = search_opts_table,
+    .own_size = sizeof(search_opts),
+    .own_defaults = &search_defaults,
     .run = run_search,
 };
 
 /* `soap algos` */
-static int run_algos(int argc, char **argv)
+static int run_algos(const cli_options *o, void *own)
 {
-    cli_options o;
-    int rc = cli_parse_options(&cli_cmd_algos, argc, argv, 0, &o);
-    if (rc >= 0)
-        return rc;
+    (void)o;
+    (void)own;
     const soap_search_ops *const *reg = soap_search_registry();
     for (int i = 0; reg[i]; i++)
         printf("%-11s %s\n", reg[i]->name, reg[i]->description);
@@ -584,7 +566,6 @@ static int run_algos(int argc, char **argv)
 const cli_command cli_cmd_algos = {
     .name = "algos",
     .summary = "list the search algorithms",
-    .usage = "usage: soap algos\n"
-             "  Lists the search algorithms of 'soap search --algo'.\n",
+    .description = "Lists the search algorithms of 'soap search --algo'.",
     .run = run_algos,
 };

@@ -1,6 +1,7 @@
 /* cmd_show.c: `soap show`: the operators of a model (name, kind, output
  * shape with dim kinds, parameters, forward FLOP) and its totals, as a
- * table or as JSON.
+ * table or as a JSON summary; --out writes the model itself as a model file
+ * (which a later --model reads back).
  *
  * Parameters of an op are those of the weights it owns: an op that shares
  * another's weights shows 0, so the ops' parameters sum to the model's.
@@ -35,19 +36,19 @@ static void show_text(const soap_graph *g)
     char sh[128];
     int wname = 4, wshape = 6;
     for (int i = 0; i < g->nops; i++) {
-        int n = (int)strlen(g->ops[i].name);
+        int n = (int)strlen(cli_name(g->ops[i].name));
         wname = n > wname ? n : wname;
         n = (int)strlen(cli_shape_str(&g->ops[i].out, sh, sizeof sh));
         wshape = n > wshape ? n : wshape;
     }
-    printf("model %s: batch %lld, %d operators, %lld parameters\n", g->name,
+    printf("model %s: batch %lld, %d operators, %lld parameters\n", cli_name(g->name),
            (long long)g->batch, g->nops, (long long)soap_graph_param_count(g));
     printf("output dims: s sample, a attribute, p parameter, n none (not partitionable)\n\n");
     printf("%5s  %-*s  %-10s  %-*s  %12s  %10s\n", "#", wname, "name", "kind", wshape,
            "output", "params", "fwd FLOP");
     for (int i = 0; i < g->nops; i++) {
         const soap_op *o = &g->ops[i];
-        printf("%5d  %-*s  %-10s  %-*s  %12lld  %10.3e\n", i, wname, o->name,
+        printf("%5d  %-*s  %-10s  %-*s  %12lld  %10.3e\n", i, wname, cli_name(o->name),
                soap_op_kind_name(o->kind), wshape, cli_shape_str(&o->out, sh, sizeof sh),
                (long long)op_params(g, i), op_fwd_flops(g, i));
     }
@@ -90,50 +91,45 @@ static void show_json(const soap_graph *g)
     cli_print_json(stdout, root);
 }
 
-static int run_show(int argc, char **argv)
+static int run_show(const cli_options *o, void *own)
 {
-    cli_options o;
-    int rc = cli_parse_options(&cli_cmd_show, argc, argv,
-                               CLI_OPT_MODEL | CLI_OPT_BATCH | CLI_OPT_UNROLL | CLI_OPT_SCALE |
-                                   CLI_OPT_JSON,
-                               &o);
-    if (rc >= 0)
-        return rc;
-    rc = cli_require(&cli_cmd_show, o.model, "--model",
-                     "a built-in model, see 'soap models', or a model file");
-    if (rc >= 0)
-        return rc;
-    soap_graph *g = cli_load_model(&o, CLI_BATCH_PER_DEVICE);
+    (void)own;
+    soap_graph *g = cli_load_model(o, CLI_BATCH_PER_DEVICE);
     if (!g)
         return CLI_EXIT_INPUT;
-    if (o.json)
+    if (o->json)
         show_json(g);
     else
         show_text(g);
+    int rc = CLI_EXIT_OK;
+    soap_error err;
+    soap_error_clear(&err);
+    if (o->out && soap_graph_write_json(g, o->out, &err) != SOAP_OK)
+        rc = cli_fail(&err);
+    else if (o->out && !o->json)
+        printf("model file written: %s\n", o->out);
     soap_graph_free(g);
-    return CLI_EXIT_OK;
+    return rc;
 }
+
+static const cli_opt *const show_opts[] = {
+    &cli_opt_model, &cli_opt_batch, &cli_opt_unroll, &cli_opt_scale,
+    &cli_opt_json,  &cli_opt_out,   NULL,
+};
 
 const cli_command cli_cmd_show = {
     .name = "show",
     .summary = "the operators of a model: shapes, parameters, FLOP",
-    .usage =
-        "usage: soap show --model M [--batch B] [--unroll T] [--scale full|tiny] [--json]\n"
-        "  Lists the operators of model M (a built-in name or a model file): name, kind,\n"
-        "  output shape with the kind of each dim ([64s,96p,55a,55a]: s sample,\n"
-        "  a attribute, p parameter, n none), parameters and forward FLOP; then the\n"
-        "  totals (parameters, forward and backward FLOP per iteration).\n"
-        "  --model M     built-in model (see 'soap models') or model file (JSON)\n"
-        "  --batch B     samples per iteration for built-in models (default 64);\n"
-        "                a model file has its own\n"
-        "  --unroll T    steps of the recurrent models (default 40; tiny 4)\n"
-        "  --scale S     full (default) or tiny: the built-in model's small variant\n"
-        "                (same operators, fewer channels, smaller images and\n"
-        "                vocabularies); a model file has its own sizes\n"
-        "  --json        JSON on stdout: {\"model\", \"batch\", \"params\", "
-        "\"forward_flops\",\n"
-        "                \"backward_flops\", \"ops\": [{\"name\", \"kind\", \"shape\", "
-        "\"dims\",\n"
-        "                \"params\", \"fwd_flops\"}]} (FLOP per iteration)\n",
+    .description =
+        "Lists the operators of model M (a built-in name or a model file): name, kind, "
+        "output shape with the kind of each dim ([64s,96p,55a,55a]: s sample, a attribute, "
+        "p parameter, n none), parameters and forward FLOP; then the totals (parameters, "
+        "forward and backward FLOP per iteration).\n"
+        "With --json it prints that summary as one JSON object: {\"model\", \"batch\", \"params\", "
+        "\"forward_flops\", \"backward_flops\", \"ops\": [{\"name\", \"kind\", \"shape\", "
+        "\"dims\", \"params\", \"fwd_flops\", \"signature\"}]} (FLOP per iteration); it is "
+        "not a model file. --out FILE writes the model file (JSON), which --model FILE "
+        "reads back as the same model.",
+    .opts = show_opts,
     .run = run_show,
 };

@@ -1,6 +1,7 @@
 /* cmd_strategy.c: `soap strategy`: builds a built-in strategy or reads a
- * strategy file for a model on a machine, checks it, prints a summary (ops
- * per degree pattern, devices used) and writes it with --out.
+ * strategy file for a model on a machine (the loader checks it against
+ * both), prints a summary (ops per degree pattern, devices used) and writes
+ * it with --out.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -44,7 +45,8 @@ static void summary(const soap_strategy *s, const soap_graph *g, const soap_mach
                     const char *strategy_name)
 {
     printf("strategy %s: model %s (batch %lld, %d operators) on machine %s (%d devices)\n",
-           strategy_name, g->name, (long long)g->batch, g->nops, m->name, m->ndevices);
+           cli_name(strategy_name), cli_name(g->name), (long long)g->batch, g->nops,
+           cli_name(m->name), m->ndevices);
     printf("fingerprints: model %016" PRIx64 ", machine %016" PRIx64 "\n", s->model_fp,
            s->machine_fp);
     printf("check: valid for this model and machine\n");
@@ -100,78 +102,50 @@ static void summary(const soap_strategy *s, const soap_graph *g, const soap_mach
     free(pats);
 }
 
-static int run_strategy(int argc, char **argv)
+static int run_strategy(const cli_options *o, void *own)
 {
-    const cli_command *cmd = &cli_cmd_strategy;
-    cli_options o;
-    int rc = cli_parse_options(cmd, argc, argv,
-                               CLI_OPT_MODEL | CLI_OPT_MACHINE | CLI_OPT_DEVICES | CLI_OPT_BATCH |
-                                   CLI_OPT_UNROLL | CLI_OPT_SCALE | CLI_OPT_STRATEGY |
-                                   CLI_OPT_SEED | CLI_OPT_OUT,
-                               &o);
-    if (rc < 0)
-        rc = cli_require(cmd, o.model, "--model",
-                         "a built-in model, see 'soap models', or a model file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.machine, "--machine",
-                         "a preset, see 'soap machines', or a machine file");
-    if (rc < 0)
-        rc = cli_require(cmd, o.strategy, "--strategy",
-                         "a built-in strategy, see 'soap strategies', or a strategy file");
-    if (rc >= 0)
-        return rc;
-
-    soap_machine *m = cli_load_machine(&o);
-    if (!m)
-        return CLI_EXIT_INPUT;
-    soap_graph *g = cli_load_model(&o, (int64_t)CLI_BATCH_PER_DEVICE * m->ndevices);
-    if (!g) {
-        soap_machine_free(m);
-        return CLI_EXIT_INPUT;
-    }
-    soap_strategy_options sopt;
-    memset(&sopt, 0, sizeof sopt);
-    sopt.seed = o.seed;
+    (void)own;
+    soap_machine *m = NULL;
+    soap_graph *g = NULL;
+    soap_strategy *s = NULL;
+    int rc = cli_load_inputs(o, &m, &g);
+    if (rc != 0)
+        goto done;
+    soap_strategy_options sopt = {.seed = o->seed};
     soap_error err;
     soap_error_clear(&err);
-    rc = CLI_EXIT_OK;
-    soap_strategy *s = soap_strategy_load(o.strategy, g, m, &sopt, &err);
-    if (!s || soap_strategy_check(s, g, m, &err) != SOAP_OK)
+    s = soap_strategy_load(o->strategy, g, m, &sopt, &err);
+    if (!s) {
         rc = cli_fail(&err);
-    if (rc == CLI_EXIT_OK) {
-        summary(s, g, m, o.strategy);
-        if (o.out) {
-            if (soap_strategy_write_json(s, g, o.out, &err) != SOAP_OK)
-                rc = cli_fail(&err);
-            else
-                printf("written: %s\n", o.out);
-        }
+        goto done;
     }
-    if (s)
-        soap_strategy_free(s);
+    summary(s, g, m, o->strategy);
+    if (o->out) {
+        if (soap_strategy_write_json(s, g, o->out, &err) != SOAP_OK)
+            rc = cli_fail(&err);
+        else
+            printf("written: %s\n", o->out);
+    }
+done:
+    soap_strategy_free(s);
     soap_graph_free(g);
     soap_machine_free(m);
     return rc;
 }
 
+static const cli_opt *const strategy_opts[] = {
+    &cli_opt_model, &cli_opt_machine, &cli_opt_strategy, &cli_opt_devices, &cli_opt_batch,
+    &cli_opt_unroll, &cli_opt_scale, &cli_opt_seed, &cli_opt_out, NULL,
+};
+
 const cli_command cli_cmd_strategy = {
     .name = "strategy",
     .summary = "build or read a strategy, check it, summarize it, write it",
-    .usage =
-        "usage: soap strategy --model M --machine X --strategy NAME|FILE [--devices n]\n"
-        "                     [--batch B] [--unroll T] [--scale full|tiny] [--seed S]\n"
-        "                     [--out FILE]\n"
-        "  Builds the built-in strategy NAME (see 'soap strategies') or reads a strategy\n"
-        "  file for model M on machine X, checks it against both (a file made for\n"
-        "  another model or machine is refused), prints the ops per degree pattern and\n"
-        "  the devices used, and writes it to FILE with --out.\n"
-        "  --model M     built-in model or model file\n"
-        "  --machine X   preset or machine file\n"
-        "  --devices n   keep only the first n devices of the machine\n"
-        "  --batch B     samples per iteration for built-in models (default 64 per device)\n"
-        "  --unroll T    steps of the recurrent models (default 40; tiny 4)\n"
-        "  --scale S     full (default) or tiny: the built-in model's small variant\n"
-        "  --seed S      seed of the random strategy (default 0)\n"
-        "  --out FILE    write the strategy (JSON)\n",
+    .description =
+        "Builds the built-in strategy NAME (see 'soap strategies') or reads a strategy file "
+        "for model M on machine X, checks it against both (a file made for another model or "
+        "machine is refused), prints the ops per degree pattern and the devices used, and "
+        "writes it to FILE (JSON) with --out.",
+    .opts = strategy_opts,
     .run = run_strategy,
 };

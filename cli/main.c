@@ -8,7 +8,11 @@
  *
  * Exit status: 0 success, 1 bad input (unknown model / machine / strategy
  * names, files that are malformed or do not fit), 2 usage errors (unknown
- * command or option, missing or malformed values).
+ * command or option, missing or malformed values), 130 / 143 a search
+ * stopped by SIGINT (Ctrl-C) / SIGTERM.
+ *
+ * Each command's options, its parser and its help come from its option
+ * table (cli_options.c).
  */
 #include <string.h>
 
@@ -50,14 +54,16 @@ static void print_help(void)
     print_summary(stdout);
     for (int i = 0; i < NCOMMANDS; i++) {
         fputs("\n", stdout);
-        fputs(commands[i]->usage, stdout);
+        cli_print_usage(commands[i], stdout);
     }
     fputs("\nModels (--model), machines (--machine) and strategies (--strategy) are "
           "built-in names\n"
           "(see 'soap models', 'soap machines', 'soap strategies') or JSON files.\n"
           "Exit status: 0 success, 1 bad input (unknown names, files that are malformed or "
           "do not fit),\n"
-          "2 usage errors (unknown command or option, missing or malformed values).\n",
+          "2 usage errors (unknown command or option, missing or malformed values),\n"
+          "130 / 143 a search stopped by Ctrl-C (SIGINT) / SIGTERM (its best strategy and\n"
+          "log still written).\n",
           stdout);
 }
 
@@ -93,7 +99,7 @@ static int help_command(int argc, char **argv)
     const cli_command *c = find_command(argv[1]);
     if (!c)
         return unknown_command(argv[1]);
-    fputs(c->usage, stdout);
+    cli_print_usage(c, stdout);
     return CLI_EXIT_OK;
 }
 
@@ -117,7 +123,7 @@ int main(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
     } else {
         const cli_command *c = find_command(name);
-        rc = c ? c->run(argc - 1, argv + 1) : unknown_command(name);
+        rc = c ? cli_command_main(c, argc - 1, argv + 1) : unknown_command(name);
     }
     /* Output that could not be written (a full disk, a closed pipe) is a
      * failure, not a success. */

@@ -2,8 +2,10 @@
 # test_cli.sh: end-to-end tests of the `soap` command: help, the lists of
 # built-ins, `show` (text and JSON, built-in models and model files),
 # `machine`, `strategy` (build, write, read back, refuse on another machine),
-# `--scale tiny` (the small variants of the built-in models),
-# and the errors: unknown names list the valid ones, bad numbers, bad model
+# `--scale tiny` (the small variants of the built-in models), the option
+# tables (every option a command accepts is in its help and the reverse),
+# `show --out` writing a model file that reads back as the same model, names
+# with control characters printed escaped, and the errors: unknown names list the valid ones, bad numbers, bad model
 # files with the file, line:column or op in the message.
 #
 # usage: bash tests/cli/test_cli.sh <path-to-soap> <tests/data>
@@ -32,6 +34,36 @@ rc_is 0
 out_has "--strategy NAME|FILE"
 run
 fails_with 2 "no command given"
+
+# ---------------------------------------------------------------- option tables
+# Parser and help come from one table per command: the options that an
+# unknown option's message lists are exactly those with a help line, each
+# also in the usage line (the lines before the description); -h is --help;
+# help goes to stdout only.
+COMMANDS="models machines strategies show machine strategy simulate algos search check-local
+run profile validate"
+for c in $COMMANDS; do
+    run "$c" --no-such-option
+    fails_with 2 "unknown option '--no-such-option'" "--help"
+    listed=$(sed -n 's/.*(options: \(.*\)); see.*/\1/p' "$TMP/err" | tr -d ',' | tr ' ' '\n' | sort)
+    run "$c" -h
+    rc_is 0
+    out_has "usage: soap $c"
+    [ -s "$TMP/err" ] && fail "help wrote to stderr"
+    helped=$(sed -n '/^options:$/,$p' "$TMP/out" | grep -oE '^  (-[a-z], )?--[a-z-]+' |
+        sed 's/.*--/--/' | sort)
+    what="soap $c --help"
+    if [ -n "$listed" ] && [ "$listed" = "$helped" ]; then pass; else
+        fail "help lines ($(echo $helped)) differ from the parser's options ($(echo $listed))"; fi
+    usage=$(sed -n '1,/^  [^ ]/p' "$TMP/out")
+    for opt in $listed; do
+        [ "$opt" = --help ] && continue
+        case "$usage" in *"$opt"*) ;; *) fail "usage line lacks $opt" ;; esac
+    done
+done
+run simulate --help
+out_has "usage: soap simulate --model M --machine X --strategy NAME|FILE [--devices n]"
+out_has "  --sync MODE "
 
 # ---------------------------------------------------------------- lists
 run models
@@ -109,6 +141,55 @@ assert e["enc.t0"]["dims"] == ["sample", "none", "parameter"], e["enc.t0"]
 run show --model "$MODELS/tiny_cnn.json" --batch 16
 rc_is 0
 err_has "keeps its own batch 8"
+
+# ---------------------------------------------------------------- show --out
+# --json is a summary; --out writes the model file, which reads back as the
+# same model (same summary, same operators and signatures).
+run show --model lenet --json
+head -c 1 "$TMP/out" | grep -q '{' && pass || fail "JSON summary"
+grep -q '"format"' "$TMP/out" && fail "the summary looks like a model file" || pass
+for m in "inception_v3 --batch 16" "rnnlm --unroll 3" "transformer --scale tiny" \
+    "$MODELS/tiny_rnn.json"; do
+    # shellcheck disable=SC2086
+    run show --model $m --out "$TMP/model.json"
+    rc_is 0
+    out_has "model file written: $TMP/model.json"
+    # shellcheck disable=SC2086
+    run show --model $m --json
+    cp "$TMP/out" "$TMP/summary.json"
+    run show --model "$TMP/model.json" --json
+    rc_is 0
+    py 'import json,sys; a=json.load(sys.stdin); b=json.load(open(sys.argv[1])); assert a==b, [k for k in a if a[k]!=b.get(k)]' \
+        "model file of $m reads back as the same model" "$TMP/summary.json"
+done
+run show --model lenet --out "$TMP/absent-dir/m.json"
+rc_is 1
+err_has "absent-dir/m.json"
+
+# ---------------------------------------------------------------- escaped names
+# An op name with an escape sequence and a newline (from a model file) is
+# printed escaped: no raw control character reaches the terminal.
+python3 - "$MODELS/tiny_cnn.json" "$TMP/ctl.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = "b\x1b[31mn\n"
+for o in d["ops"]:
+    if o["name"] == "bn":
+        o["name"] = bad
+    o["inputs"] = [bad if i == "bn" else i for i in o.get("inputs", [])]
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+for args in "show --model $TMP/ctl.json" \
+    "check-local --model $TMP/ctl.json --machine p100x16 --devices 2 --strategy random --seed 1"; do
+    # shellcheck disable=SC2086
+    run $args
+    if LC_ALL=C grep -q "$(printf '\033')" "$TMP/out" "$TMP/err"; then fail "a raw ESC was printed"; else pass; fi
+    if [ "$rc" -eq 0 ]; then
+        case "$args" in show*) out_has 'b\x1b[31mn\n' ;; esac
+    else
+        rc_is 1 # a reader that refuses such names is fine too
+    fi
+done
 
 # ---------------------------------------------------------------- --scale
 # The tiny variants: same operators, far fewer parameters (core/models/*.c).

@@ -5,9 +5,10 @@
 # the same seed giving the same strategy file (also with --threads), the
 # strategy file and the convergence log (provenance lines, header, rows),
 # delta and full simulation agreeing, check-local on a searched strategy,
-# Ctrl-C still writing the best so far, and the errors: unknown algorithm,
-# zero / negative / malformed budgets, impossible --dims, bad --threads,
-# --beta and --init.
+# Ctrl-C and SIGTERM still writing the best so far and the log (complete
+# files), a signal before the search starts ending it with nothing written,
+# and the errors: unknown algorithm, zero / negative / malformed / too large
+# budgets, impossible --dims, bad --threads, --beta and --init.
 #
 # usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "search: P passed, F failed".
@@ -122,6 +123,65 @@ py 'import json,sys; r=json.load(sys.stdin); assert r["interrupted"] is True and
 if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/int.json"; then pass; else
     fail "no strategy file after Ctrl-C"; fi
 
+# ---------------------------------------------------------------- SIGTERM
+# Like Ctrl-C, with status 143: the strategy file and the log are whole.
+"$SOAP" search "${BASE[@]}" --budget 600s --no-stop-rule --seed 3 --out "$TMP/term.json" \
+    --log "$TMP/term.csv" --json >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+sleep 2
+kill -TERM $pid
+wait $pid
+rc=$?
+what="search stopped by SIGTERM"
+rc_is 143
+py 'import json,sys; r=json.load(sys.stdin); assert r["interrupted"] is True and r["elapsed_s"] < 60, r' \
+    "report after SIGTERM"
+cp "$TMP/out" "$TMP/term-report.json"
+run simulate "${BASE[@]}" --strategy "$TMP/term.json" --json
+rc_is 0
+py 'import json,sys; a=json.load(sys.stdin); b=json.load(open(sys.argv[1])); assert a["iteration_time_s"]==b["best_time_s"], (a, b)' \
+    "the strategy written after SIGTERM has the reported time" "$TMP/term-report.json"
+py '
+import csv, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0].startswith("# ") and any(l.startswith("# seed: 3") for l in lines), lines[:12]
+rows = [l for l in lines if not l.startswith("#")]
+assert rows[0] == "elapsed_s,proposals,chain,current_s,best_s,overall_best_s", rows[0]
+assert len(rows) > 2 and all(len(r.split(",")) == 6 for r in rows[1:]), rows[-1]
+best = float(rows[-1].split(",")[5])
+assert abs(best - __import__("json").load(open(sys.argv[2]))["best_time_s"]) <= 1e-9 * best
+' "the log after SIGTERM is whole" "$TMP/term.csv" "$TMP/term-report.json"
+ls "$TMP" | grep -q '\.tmp' && fail "a temporary file was left" || pass
+
+# A signal before the search starts (here: pending when soap starts, so it
+# arrives as soon as soap listens for it, while loading): the same status,
+# nothing written.
+for sig in TERM:143 INT:130; do
+    rm -f "$TMP/early.json" "$TMP/early.csv"
+    python3 - "$SOAP" "$TMP" "${sig%%:*}" "${BASE[@]}" --budget 60s --out "$TMP/early.json" \
+        --log "$TMP/early.csv" <<'EOF'
+import os, signal, sys
+soap, tmp, name = sys.argv[1:4]
+sig = getattr(signal, "SIG" + name)
+pid = os.fork()
+if pid == 0:
+    out = os.open(os.path.join(tmp, "out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    err = os.open(os.path.join(tmp, "err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {sig})
+    os.kill(os.getpid(), sig)  # pending: execv keeps it and the mask
+    os.execv(soap, [soap, "search"] + sys.argv[4:])
+_, status = os.waitpid(pid, 0)
+sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+EOF
+    rc=$?
+    what="search with SIG$sig pending at the start"
+    rc_is "${sig##*:}"
+    [ -e "$TMP/early.json" ] || [ -e "$TMP/early.csv" ] && fail "a file was written" || pass
+    [ -s "$TMP/out" ] && fail "a report was printed" || pass
+done
+
 # ---------------------------------------------------------------- errors
 run search "${BASE[@]}" --algo hillclimb
 fails_with 1 "unknown search algorithm 'hillclimb'" "mcmc" "exhaustive"
@@ -130,6 +190,19 @@ for b in 0 0s -5 -1s 10x abc "" 5,6 1s,2s ,5; do
     if [ -z "$b" ]; then fails_with 2 "--budget needs a non-empty value"; else
         fails_with 2 "--budget" "expected a positive number"; fi
 done
+# Budgets beyond 30 days or 1e12 proposals are refused, the limits taken.
+run search "${BASE[@]}" --budget 2592001s
+fails_with 2 "--budget '2592001s'" "at most 2592000s = 30 days"
+run search "${BASE[@]}" --budget 1000000000001
+fails_with 2 "--budget '1000000000001'" "at most 1000000000000"
+run search "${BASE[@]}" --budget 1e400s
+fails_with 2 "--budget '1e400s'"
+run search "${BASE[@]}" --budget 2592000s,200 --json
+rc_is 0
+py 'import json,sys; r=json.load(sys.stdin); assert r["proposals"]==200 and r["budget_s"]==2592000, r' \
+    "the largest budget in seconds, stopped by proposals"
+run search "${BASE[@]}" --budget 0.2s,1000000000000 --json
+rc_is 0
 for d in X SOAPX SS ""; do
     run search "${BASE[@]}" --dims "$d"
     if [ -z "$d" ]; then fails_with 2 "--dims needs a non-empty value"; else
@@ -138,7 +211,7 @@ done
 run check-local "${BASE[@]}" --strategy data --dims Q
 fails_with 2 "--dims" "expected one or more of the letters"
 run search "${BASE[@]}" --threads 0
-fails_with 2 "--threads '0'" "expected an integer"
+fails_with 2 "--threads 0" "expected an integer from 1 to 256"
 run search "${BASE[@]}" --beta -1
 fails_with 2 "--beta '-1'" "expected a positive number"
 run search "${BASE[@]}" --init nosuch
