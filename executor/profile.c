@@ -316,24 +316,3 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
     b->destroy(ctx);
     return st;
 }
-
-double soap_kendall_tau(const double *a, const double *b, int n)
-{
-    long conc = 0, disc = 0, ta = 0, tb = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) {
-            double x = a[i] - a[j], y = b[i] - b[j];
-            if (x == 0 && y == 0)
-                continue;
-            if (x == 0)
-                ta++;
-            else if (y == 0)
-                tb++;
-            else if ((x > 0) == (y > 0))
-                conc++;
-            else
-                disc++;
-        }
-    double d = sqrt((double)(conc + disc + ta) * (double)(conc + disc + tb));
-    return d > 0 ? (double)(conc - disc) / d : 0;
-}
