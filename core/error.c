@@ -63,7 +63,6 @@ const char *soap_status_name(soap_status s)
     case SOAP_ERR_IO: return "i/o error";
     case SOAP_ERR_NOT_FOUND: return "not found";
     case SOAP_ERR_MISMATCH: return "mismatch";
-    case SOAP_ERR_NOMEM: return "out of memory";
     case SOAP_ERR_NOT_BUILT: return "not built";
     }
     return "unknown status";

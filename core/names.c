@@ -50,3 +50,51 @@ NAME_FNS(soap_binary_fn, soap_binary_fn, binary_names)
 NAME_FNS(soap_matmul_mode, soap_matmul_mode, matmul_names)
 NAME_FNS(soap_link_kind, soap_link_kind, link_names)
 NAME_FNS(soap_dim_kind, soap_dim_kind, dim_kind_names)
+
+/* The escaped form of one byte into unit; returns its length (1, 2 or 4). */
+static size_t escape_byte(unsigned char c, char *unit)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (c == '\\' || c == '\n' || c == '\t' || c == '\r') {
+        unit[0] = '\\';
+        unit[1] = c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        return 2;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        unit[0] = '\\';
+        unit[1] = 'x';
+        unit[2] = hex[c >> 4];
+        unit[3] = hex[c & 15];
+        return 4;
+    }
+    unit[0] = (char)c;
+    return 1;
+}
+
+char *soap_name_escape(const char *name, char *buf, size_t len)
+{
+    SOAP_ASSERT(buf && len > 0);
+    if (!name)
+        name = "(null)";
+    const unsigned char *s = (const unsigned char *)name;
+    char unit[4];
+    size_t total = 0;
+    for (const unsigned char *p = s; *p; p++)
+        total += escape_byte(*p, unit);
+    /* Whole escapes only: a cut never leaves half of "\x1b". */
+    size_t room = total < len ? len - 1 : (len > 4 ? len - 4 : 0);
+    size_t n = 0;
+    for (const unsigned char *p = s; *p; p++) {
+        size_t k = escape_byte(*p, unit);
+        if (n + k > room)
+            break;
+        memcpy(buf + n, unit, k);
+        n += k;
+    }
+    if (total >= len && len > 4) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+    return buf;
+}

@@ -48,7 +48,6 @@ typedef enum soap_status {
     SOAP_ERR_IO,        /* cannot open / read / write a file */
     SOAP_ERR_NOT_FOUND, /* unknown name */
     SOAP_ERR_MISMATCH,  /* e.g. a strategy made for another model */
-    SOAP_ERR_NOMEM,
     SOAP_ERR_NOT_BUILT  /* a feature compiled out of this build */
 } soap_status;
 
@@ -73,6 +72,11 @@ soap_status soap_error_prefix(soap_error *err, const char *fmt, ...)
 void soap_error_clear(soap_error *err);
 const char *soap_status_name(soap_status s);
 
+/* Never returns (aborts), so that compilers and analysers know a failed
+ * SOAP_ASSERT ends the path. */
+#if defined(__GNUC__)
+__attribute__((noreturn))
+#endif
 void soap_assert_fail(const char *expr, const char *file, int line);
 #define SOAP_ASSERT(e) ((e) ? (void)0 : soap_assert_fail(#e, __FILE__, __LINE__))
 
@@ -569,6 +573,54 @@ void soap_outfile_abort(soap_outfile *o);
  * then one "# key: value" line per setting (NULL-terminated key/value
  * pairs, may be NULL). */
 void soap_provenance_write(FILE *f, const char *what, const char *const *settings);
+
+/* ------------------------------------------------------------------ */
+/* Cost tables (core/cost_table.c)                                     */
+/* ------------------------------------------------------------------ */
+/* Forward and backward time of one task, in seconds. */
+typedef struct soap_task_cost {
+    double fwd_s, bwd_s;
+} soap_task_cost;
+
+/* Cost table file (CSV, '#' comments and blank lines skipped anywhere):
+ *   device_type,signature,partition,fwd_s,bwd_s          <- header, first
+ *   P100,"conv2d k3x3 s1x1 p1x1 c64 bias0 in[64,64,56,56]",[16;64;56;56],1.2e-4,2.5e-4
+ * Fields may be double-quoted ("" is one quote inside quotes); signature =
+ * soap_op_signature; partition = the task's output sizes (1 to
+ * SOAP_MAX_DIMS integers >= 1, ';'-separated in brackets); times in seconds,
+ * in [0, SOAP_COST_TIME_MAX). */
+#define SOAP_COST_TABLE_HEADER "device_type,signature,partition,fwd_s,bwd_s"
+/* No task of any real device takes a million seconds (11.6 days); larger
+ * figures are corrupt (and would overflow the simulator's clocks). */
+#define SOAP_COST_TIME_MAX 1e6
+/* 1 if t is a time a table may hold: finite, >= 0, < SOAP_COST_TIME_MAX. */
+int soap_cost_time_ok(double t);
+
+/* Called once per data row, in file order. A status other than SOAP_OK
+ * stops the reading (the message gets "path:line: " in front). */
+typedef soap_status (*soap_cost_row_fn)(void *arg, const char *device_type,
+                                        const char *signature, const soap_shape *part,
+                                        soap_task_cost cost, soap_error *err);
+/* Reads a whole table, handing each row to fn. Any malformed row stops it
+ * with "path:line: expected ..., got ..." (SOAP_ERR_PARSE); the caller
+ * drops what it collected. */
+soap_status soap_cost_table_read(const char *path, soap_cost_row_fn fn, void *arg,
+                                 soap_error *err);
+/* The header line (with its newline). */
+void soap_cost_table_write_header(FILE *f);
+/* Checks and writes one row (%.17g: the times read back exactly); `where`
+ * names the file in messages. */
+soap_status soap_cost_table_write_row(FILE *f, const char *where, const char *device_type,
+                                      const char *signature, const soap_shape *part,
+                                      soap_task_cost cost, soap_error *err);
+/* Appends one row to the file at path (the header first if it is new or
+ * empty). */
+soap_status soap_cost_table_append(const char *path, const char *device_type,
+                                   const char *signature, const soap_shape *part,
+                                   soap_task_cost cost, soap_error *err);
+/* "[16;64;56;56]": a partition's sizes as cost tables write them. Returns
+ * buf (truncated to len). */
+char *soap_cost_partition_str(const soap_shape *part, char *buf, size_t len);
 
 /* 64-bit FNV-1a, for fingerprints. */
 uint64_t soap_fnv1a(uint64_t h, const void *data, size_t n);

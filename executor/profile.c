@@ -279,13 +279,14 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
 
     entries es = {0, 0, NULL, NULL};
     collect(&es, g, m->ndevices);
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    /* The table is written as it is measured, through core's output file
+     * (a temporary beside a regular file, renamed at the end). */
     soap_status st = SOAP_OK;
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        st = soap_error_set(err, SOAP_ERR_INVALID, "%s: path too long", path);
+    soap_outfile *out = soap_outfile_open(path, err);
+    if (!out)
+        st = err ? err->code : SOAP_ERR_IO;
     else
-        unlink(tmp);
+        soap_cost_table_write_header(soap_outfile_stream(out));
     gsl_rng *rng = soap_rng_new(opt->seed, SOAP_RNG_PROFILE, 0);
     const char *type = m->types[m->devices[0].type].name;
     for (int i = 0; i < es.n && st == SOAP_OK; i++) {
@@ -295,43 +296,23 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
             break;
         soap_shape part = g->ops[es.e[i].op].out;
         memcpy(part.size, es.e[i].size, sizeof part.size);
-        st = soap_cost_table_append(tmp, type, es.e[i].sig, &part, cost, err);
+        st = soap_cost_table_write_row(soap_outfile_stream(out), path, type, es.e[i].sig,
+                                       &part, cost, err);
         if (opt->progress)
             opt->progress(opt->progress_arg, i + 1, es.n);
     }
     if (st == SOAP_OK && es.n == 0)
         st = soap_error_set(err, SOAP_ERR_INVALID, "profile: model '%s' has no operators",
                             g->name);
-    if (st == SOAP_OK && rename(tmp, path) != 0)
-        st = soap_error_set(err, SOAP_ERR_IO, "%s: cannot write the cost table", path);
-    if (st != SOAP_OK)
-        unlink(tmp);
-    else if (entries_out)
+    if (out && st == SOAP_OK)
+        st = soap_outfile_commit(out, err);
+    else
+        soap_outfile_abort(out);
+    if (st == SOAP_OK && entries_out)
         *entries_out = es.n;
     gsl_rng_free(rng);
     entries_free(&es);
     free(x.dev);
     b->destroy(ctx);
     return st;
-}
-
-double soap_kendall_tau(const double *a, const double *b, int n)
-{
-    long conc = 0, disc = 0, ta = 0, tb = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) {
-            double x = a[i] - a[j], y = b[i] - b[j];
-            if (x == 0 && y == 0)
-                continue;
-            if (x == 0)
-                ta++;
-            else if (y == 0)
-                tb++;
-            else if ((x > 0) == (y > 0))
-                conc++;
-            else
-                disc++;
-        }
-    double d = sqrt((double)(conc + disc + ta) * (double)(conc + disc + tb));
-    return d > 0 ? (double)(conc - disc) / d : 0;
 }

@@ -11,69 +11,16 @@
  * DOT: one node per task (label: what it is, where, when), one edge per
  * dependency; critical-path tasks drawn bold.
  *
- * Both are written to a temporary file next to the target and renamed over
- * it, so that a failure never leaves a half-written file (the outputs can be
- * large: a string in memory would double their footprint).
+ * Both are streamed through soap_outfile (core): a regular file gets a
+ * temporary file and a rename, so that a failure never leaves a half-written
+ * file; /dev/stdout or a pipe is written directly (the outputs can be large:
+ * a string in memory would double their footprint).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sim_internal.h"
-
-/* ------------------------------------------------------------------ */
-/* Output through a temporary file                                     */
-/* ------------------------------------------------------------------ */
-
-typedef struct out_file {
-    FILE *f;
-    char tmp[4096];
-    const char *path;
-} out_file;
-
-static soap_status out_open(out_file *o, const char *path, soap_error *err)
-{
-    o->path = path;
-    o->f = NULL;
-    int w = snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-    if (w < 0 || (size_t)w >= sizeof o->tmp)
-        return soap_error_set(err, SOAP_ERR_IO, "%s: path too long", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0)
-        return soap_error_set(err, SOAP_ERR_IO, "%s: cannot create a temporary file: %s",
-                              path, strerror(errno));
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        int e = errno;
-        close(fd);
-        unlink(o->tmp);
-        return soap_error_set(err, SOAP_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return SOAP_OK;
-}
-
-static soap_status out_close(out_file *o, soap_error *err)
-{
-    int bad = ferror(o->f);
-    int e = errno;
-    if (fclose(o->f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        unlink(o->tmp);
-        return soap_error_set(err, SOAP_ERR_IO, "%s: cannot write: %s", o->path, strerror(e));
-    }
-    if (rename(o->tmp, o->path) != 0) {
-        e = errno;
-        unlink(o->tmp);
-        return soap_error_set(err, SOAP_ERR_IO, "%s: cannot rename the temporary file: %s",
-                              o->path, strerror(e));
-    }
-    return SOAP_OK;
-}
 
 /* A double-quoted string with " and \ escaped; control characters as JSON
  * \u escapes, or for DOT (dot = 1) a newline as DOT's \n and others as
@@ -125,10 +72,10 @@ soap_status soap_sim_write_trace(const soap_sim *sim, const char *path, soap_err
     soap_status st = check_sim(sim, path, err);
     if (st != SOAP_OK)
         return st;
-    out_file o;
-    if ((st = out_open(&o, path, err)) != SOAP_OK)
-        return st;
-    FILE *f = o.f;
+    soap_outfile *o = soap_outfile_open(path, err);
+    if (!o)
+        return err ? err->code : SOAP_ERR_IO;
+    FILE *f = soap_outfile_stream(o);
     unsigned char *crit = soap_xmalloc((size_t)(sim->task_used ? sim->task_used : 1));
     sim_mark_critical(sim, crit);
     char buf[256];
@@ -172,7 +119,7 @@ soap_status soap_sim_write_trace(const soap_sim *sim, const char *path, soap_err
             soap_sync_mode_name(sim->opt.sync), sim->opt.no_overlap ? "false" : "true",
             sim->iteration_s, sim->norder);
     free(crit);
-    return out_close(&o, err);
+    return soap_outfile_commit(o, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -190,10 +137,10 @@ soap_status soap_sim_write_dot(const soap_sim *sim, const char *path, soap_error
     soap_status st = check_sim(sim, path, err);
     if (st != SOAP_OK)
         return st;
-    out_file o;
-    if ((st = out_open(&o, path, err)) != SOAP_OK)
-        return st;
-    FILE *f = o.f;
+    soap_outfile *o = soap_outfile_open(path, err);
+    if (!o)
+        return err ? err->code : SOAP_ERR_IO;
+    FILE *f = soap_outfile_stream(o);
     unsigned char *crit = soap_xmalloc((size_t)(sim->task_used ? sim->task_used : 1));
     sim_mark_critical(sim, crit);
     char label[256], res[160], text[512];
@@ -222,5 +169,5 @@ soap_status soap_sim_write_dot(const soap_sim *sim, const char *path, soap_error
     }
     fputs("}\n", f);
     free(crit);
-    return out_close(&o, err);
+    return soap_outfile_commit(o, err);
 }

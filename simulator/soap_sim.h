@@ -58,10 +58,7 @@ int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
 /* ------------------------------------------------------------------ */
 /* Costs                                                               */
 /* ------------------------------------------------------------------ */
-/* Forward and backward time of one task. */
-typedef struct soap_task_cost {
-    double fwd_s, bwd_s;
-} soap_task_cost;
+/* soap_task_cost and the cost-table file format are core's (soap_core.h). */
 
 /* A cost provider: a const ops table, looked up by name. */
 typedef struct soap_cost_ops {
@@ -105,14 +102,6 @@ void soap_costs_counts(const soap_costs *c, long *measured, long *analytic);
  * curve; see simulator/cost_analytic.c). */
 soap_task_cost soap_cost_analytic(const soap_graph *g, int op, const soap_region *region,
                                   const soap_device_type *dev);
-
-/* Cost table file (CSV, '#' comments):
- *   device_type,signature,partition,fwd_s,bwd_s
- *   P100,"conv2d k3x3 s1x1 p1x1 c64 bias0 in[64,64,56,56]",[16;64;56;56],1.2e-4,2.5e-4
- * partition = the task's output sizes, ';'-separated in brackets. */
-soap_status soap_cost_table_append(const char *path, const char *device_type,
-                                   const char *signature, const soap_shape *part,
-                                   soap_task_cost cost, soap_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Simulation                                                          */

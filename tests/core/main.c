@@ -3,7 +3,8 @@
  * presets, JSON files. */
 #include "test_main.h"
 
-#define SUITES(X) X(region) X(ops) X(graph) X(models) X(models_tiny) X(machine) X(model_json)
+#define SUITES(X)                                                                        \
+    X(region) X(ops) X(graph) X(models) X(models_tiny) X(machine) X(model_json) X(outfile)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,

@@ -4,7 +4,7 @@
  * (partitioned training steps equal to one device's, errors). */
 #include "test_main.h"
 
-#define SUITES(X) X(kern_forward) X(kern_gradcheck) X(kern_partition) X(kern_blocks) X(runner)
+#define SUITES(X) X(kern_forward) X(kern_gradcheck) X(kern_partition) X(kern_blocks) X(runner) X(validate)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,

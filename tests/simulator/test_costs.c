@@ -302,14 +302,19 @@ typedef struct bad_table {
 #define HDR "device_type,signature,partition,fwd_s,bwd_s\n"
 static const bad_table bad_tables[] = {
     {"bad number", "# c\n" HDR "P100,\"s\",[1;2],abc,1e-3\n",
-     ":3: expected a time in seconds >= 0 for fwd_s, got \"abc\""},
+     ":3: expected a time in seconds in [0, 1e+06) for fwd_s, got \"abc\""},
     {"trailing junk", HDR "P100,\"s\",[1;2],1e-3,2e-3x\n",
-     ":2: expected a time in seconds >= 0 for bwd_s, got \"2e-3x\""},
+     ":2: expected a time in seconds in [0, 1e+06) for bwd_s, got \"2e-3x\""},
     {"negative", HDR "P100,s,[1],1e-3,1e-3\nP100,t,[1],-1e-3,0\n",
-     ":3: expected a time in seconds >= 0 for fwd_s, got \"-1e-3\""},
-    {"nan", HDR "P100,s,[1],nan,0\n", ":2: expected a time in seconds >= 0 for fwd_s"},
-    {"inf", HDR "P100,s,[1],0,inf\n", ":2: expected a time in seconds >= 0 for bwd_s"},
-    {"empty time", HDR "P100,s,[1],0,\n", ":2: expected a time in seconds >= 0 for bwd_s"},
+     ":3: fwd_s -1e-3 is out of range: expected a time in seconds in [0, 1e+06)"},
+    {"nan", HDR "P100,s,[1],nan,0\n", ":2: fwd_s nan is out of range: expected a time"},
+    {"inf", HDR "P100,s,[1],0,inf\n", ":2: bwd_s inf is out of range: expected a time"},
+    {"empty time", HDR "P100,s,[1],0,\n", ":2: expected a time in seconds in [0, 1e+06) for bwd_s"},
+    /* Times the simulator's clocks cannot hold (it aborted on 1e30). */
+    {"huge", HDR "P100,s,[1],1e-3,2e-3\nP100,t,[1],1e30,0\n",
+     ":3: fwd_s 1e30 is out of range: expected a time in seconds in [0, 1e+06)"},
+    {"at the limit", HDR "P100,s,[1],0,1e6\n", ":2: bwd_s 1e6 is out of range"},
+    {"overflow", HDR "P100,s,[1],1e400,0\n", ":2: fwd_s 1e400 is out of range"},
     {"missing field", HDR "\nP100,\"s\",[1;2],1e-3\n",
      ":3: expected 5 fields (device_type,signature,partition,fwd_s,bwd_s), got 4"},
     {"extra field", HDR "P100,s,[1],1,2,3\n", ":2: expected 5 fields"},
@@ -349,6 +354,61 @@ START_TEST(table_malformed)
     soap_error_clear(&err);
     ck_assert_ptr_null(soap_costs_new(path, &err));
     ck_assert_int_eq(err.code, SOAP_ERR_PARSE);
+    unlink(path);
+}
+END_TEST
+
+/* Device-type names adding up to ~250 characters: the list of types used
+ * to be a fixed 256-byte buffer (a heap overflow under ASan, and a table
+ * whose matching type fell past the cut was refused as "for other
+ * devices"). The list grows; the message is cut with "...". */
+START_TEST(table_many_device_types)
+{
+    char path[64];
+    soap_test_tmpfile(path, sizeof path, ".csv");
+    unlink(path);
+    /* 5 names of 40 characters, one of 41, then the machine's own type. */
+    char names[8][SOAP_NAME_MAX];
+    int n = 0;
+    for (int i = 0; i < 5; i++, n++)
+        snprintf(names[n], sizeof names[n], "DEVICE-TYPE-%02d-%-25s", i, "x");
+    snprintf(names[n++], sizeof names[n], "DEVICE-TYPE-05-%-26s", "y");
+    snprintf(names[n++], sizeof names[n], "THE-MACHINES-OWN-TYPE-%s", "with-a-long-tail");
+    for (int i = 0; i < n; i++)
+        for (char *c = names[i]; *c; c++)
+            if (*c == ' ')
+                *c = '_';
+    ck_assert_int_eq((int)strlen(names[0]), 40);
+    ck_assert_int_eq((int)strlen(names[5]), 41);
+    soap_error err;
+    soap_error_clear(&err);
+    soap_shape part = {.ndims = 1, .size = {1}};
+    soap_task_cost tc = {1e-3, 2e-3};
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(soap_cost_table_append(path, names[i], "sig", &part, tc, &err) == SOAP_OK,
+                      "%s", err.msg);
+    soap_costs *c = soap_costs_new(path, &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+
+    soap_machine *m = soap_machine_new("one");
+    soap_device_type t = {.peak_flops = 1e12, .mem_bandwidth = 1e11, .mem_capacity = 1e9,
+                          .launch_overhead = 1e-6};
+    memcpy(t.name, names[n - 1], sizeof t.name);
+    soap_machine_add_device(m, "d0", soap_machine_add_type(m, &t), 0);
+    ck_assert_int_eq(soap_machine_finish(m, &err), SOAP_OK);
+    ck_assert_msg(soap_costs_check_machine(c, m, &err) == SOAP_OK, "refused: %s", err.msg);
+    soap_machine_free(m);
+
+    /* A machine of none of them: refused, the types listed and cut. */
+    m = soap_machine_new("other");
+    snprintf(t.name, sizeof t.name, "OTHER");
+    soap_machine_add_device(m, "d0", soap_machine_add_type(m, &t), 0);
+    ck_assert_int_eq(soap_machine_finish(m, &err), SOAP_OK);
+    ck_assert_int_eq(soap_costs_check_machine(c, m, &err), SOAP_ERR_MISMATCH);
+    ck_assert_msg(strstr(err.msg, "for other devices") && strstr(err.msg, names[0]) &&
+                      strstr(err.msg, "..."), "%s", err.msg);
+    soap_machine_free(m);
+    soap_costs_free(c);
     unlink(path);
 }
 END_TEST
@@ -599,6 +659,7 @@ Suite *soap_suite_costs(void)
     tcase_add_loop_test(tc, table_malformed, 0,
                         (int)(sizeof bad_tables / sizeof bad_tables[0]));
     tcase_add_test(tc, table_io_errors);
+    tcase_add_test(tc, table_many_device_types);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("costs_cache");

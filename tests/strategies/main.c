@@ -2,7 +2,8 @@
  * strategy files and the built-in strategies. */
 #include "test_main.h"
 
-#define SUITES(X) X(config) X(strategy_check) X(strategy_json) X(builtin_strategies)
+#define SUITES(X) X(config) X(strategy_check) X(strategy_json) X(builtin_strategies)     \
+    X(strategy_list)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
