@@ -179,6 +179,20 @@ soap_graph *cli_load_model(const cli_options *o, int64_t default_batch);
  * 0, or CLI_EXIT_INPUT after a message (*m and *g then NULL or to free). */
 int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g);
 
+/* The strategies of a list given to `option` ("--strategy", "--init",
+ * "--strategies"): soap_strategy_list_expand with --seed, the one seed rule
+ * (the j-th random entry of a list, from 0, is random {seed, index j}; so
+ * "random" and "random:1" are `soap strategy --strategy random` of the same
+ * seed in every command). 0, or CLI_EXIT_INPUT after a message naming the
+ * option. */
+int cli_load_strategies(const char *option, const char *list, const soap_graph *g,
+                        const soap_machine *m, unsigned long seed, soap_strategy_list *out);
+
+/* The one strategy of --strategy (a list of one entry). NULL after a
+ * message. */
+soap_strategy *cli_load_strategy(const cli_options *o, const soap_graph *g,
+                                 const soap_machine *m);
+
 /* The costs of --costs (NULL: analytic only), refused when the table holds
  * no device type of m, and a simulator of g on m with them and --sync /
  * --no-overlap. NULL after a message; *costs gets the costs to free after

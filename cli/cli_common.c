@@ -41,36 +41,6 @@ int cli_fail(const soap_error *err)
     return CLI_EXIT_INPUT;
 }
 
-/* TEMPORARY copy of core's soap_name_escape (declared in soap_core.h, not
- * yet implemented on this branch); removed when core's lands. */
-static char *name_escape(const char *name, char *buf, size_t len)
-{
-    SOAP_ASSERT(len >= 4);
-    size_t used = 0, room = len - 4; /* kept for "..." and the NUL */
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        char piece[8];
-        if (*p == '\\')
-            snprintf(piece, sizeof piece, "\\\\");
-        else if (*p == '\n')
-            snprintf(piece, sizeof piece, "\\n");
-        else if (*p == '\t')
-            snprintf(piece, sizeof piece, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            snprintf(piece, sizeof piece, "\\x%02x", *p);
-        else
-            snprintf(piece, sizeof piece, "%c", *p);
-        size_t w = strlen(piece);
-        if (w > room - used) {
-            snprintf(buf + used, len - used, "...");
-            return buf;
-        }
-        memcpy(buf + used, piece, w);
-        used += w;
-    }
-    buf[used] = '\0';
-    return buf;
-}
-
 /* Escaped names: 4 bytes per character at worst, and names are short. */
 #define NAME_BUFS 8
 #define NAME_BUF_LEN 512
@@ -81,7 +51,7 @@ const char *cli_name(const char *name)
     static int next;
     char *buf = bufs[next];
     next = (next + 1) % NAME_BUFS;
-    return name_escape(name ? name : "", buf, NAME_BUF_LEN);
+    return soap_name_escape(name ? name : "", buf, NAME_BUF_LEN);
 }
 
 /* ------------------------------------------------------------------ */
@@ -131,6 +101,35 @@ int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g)
         return CLI_EXIT_INPUT;
     *g = cli_load_model(o, (int64_t)CLI_BATCH_PER_DEVICE * (*m)->ndevices);
     return *g ? 0 : CLI_EXIT_INPUT;
+}
+
+int cli_load_strategies(const char *option, const char *list, const soap_graph *g,
+                        const soap_machine *m, unsigned long seed, soap_strategy_list *out)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    if (soap_strategy_list_expand(list, g, m, seed, out, &err) == SOAP_OK)
+        return 0;
+    cli_message("%s: %s", option, err.msg[0] ? err.msg : soap_status_name(err.code));
+    return CLI_EXIT_INPUT;
+}
+
+soap_strategy *cli_load_strategy(const cli_options *o, const soap_graph *g,
+                                 const soap_machine *m)
+{
+    soap_strategy_list l;
+    if (cli_load_strategies("--strategy", o->strategy, g, m, o->seed, &l) != 0)
+        return NULL;
+    soap_strategy *s = NULL;
+    if (l.n == 1) {
+        s = l.s[0];
+        l.s[0] = NULL; /* taken from the list */
+    } else {
+        cli_message("--strategy '%s': expected one strategy, the list gives %d",
+                    cli_name(o->strategy), l.n);
+    }
+    soap_strategy_list_free(&l);
+    return s;
 }
 
 soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const cli_options *o,

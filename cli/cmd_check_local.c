@@ -27,10 +27,9 @@ static int run_check_local(const cli_options *o, void *own)
     if (rc != 0)
         goto done;
     rc = CLI_EXIT_INPUT;
-    soap_strategy_options sopt = {.seed = o->seed};
-    s = soap_strategy_load(o->strategy, g, m, &sopt, &err);
+    s = cli_load_strategy(o, g, m);
     if (!s) {
-        cli_fail(&err);
+        rc = CLI_EXIT_INPUT;
         goto done;
     }
     sim = cli_new_sim(g, m, o, &costs);

@@ -6,7 +6,9 @@
  *                  simulator reads (--costs);
  *   soap validate  simulates and runs the same strategies and reports the
  *                  simulated and measured times, their relative error and
- *                  Kendall's rank correlation between the two orderings.
+ *                  Kendall's rank correlation between the two orderings
+ *                  (the statistics and the CSV: soap_validate_* of the
+ *                  executor library).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,14 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
-
 #include "cli.h"
 #include "soap_exec.h"
 #include "soap_sim.h"
-
-#define MAX_STRATEGIES 256
 
 /* ------------------------------------------------------------------ */
 /* Options (one struct for the three commands)                         */
@@ -114,10 +111,9 @@ static int run_run(const cli_options *o, void *own)
     if (rc != 0)
         goto done;
     rc = CLI_EXIT_INPUT;
-    soap_strategy_options so = {.seed = o->seed};
-    s = soap_strategy_load(o->strategy, g, m, &so, &err);
+    s = cli_load_strategy(o, g, m);
     if (!s) {
-        cli_fail(&err);
+        rc = CLI_EXIT_INPUT;
         goto done;
     }
     soap_run_result r;
@@ -263,92 +259,6 @@ const cli_command cli_cmd_profile = {
 /* ------------------------------------------------------------------ */
 /* soap validate                                                       */
 /* ------------------------------------------------------------------ */
-typedef struct vrow {
-    char name[256];
-    soap_strategy *s;
-    double sim_s, run_s, err;
-} vrow;
-
-/* Expands "data,owt,random:3,file.json" into strategies: 0 or an exit
- * code. */
-static int load_strategies(const char *list, const soap_graph *g, const soap_machine *m,
-                           unsigned long seed, vrow *rows, int *n)
-{
-    const cli_command *cmd = &cli_cmd_validate;
-    char *buf = soap_xstrdup(list);
-    int rc = 0, nrandom = 0;
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && rc == 0;
-         tok = strtok_r(NULL, ",", &save)) {
-        int k = 1;
-        const char *name = tok;
-        if (strncmp(tok, "random:", 7) == 0) {
-            char *end = NULL;
-            long c = strtol(tok + 7, &end, 10);
-            if (tok[7] < '0' || tok[7] > '9' || *end || c < 1 || c > 64) {
-                rc = cli_usage_error(cmd, "--strategies '%s': expected random:K with K from 1 "
-                                     "to 64", cli_name(tok));
-                break;
-            }
-            k = (int)c;
-            name = "random";
-        }
-        for (int j = 0; j < k && rc == 0; j++) {
-            if (*n == MAX_STRATEGIES) {
-                rc = cli_usage_error(cmd, "--strategies: at most %d strategies", MAX_STRATEGIES);
-                break;
-            }
-            soap_error err;
-            soap_error_clear(&err);
-            int is_random = strcmp(name, "random") == 0;
-            soap_strategy_options so = {.seed = seed, .index = is_random ? nrandom++ : 0};
-            vrow *r = &rows[*n];
-            r->s = soap_strategy_load(name, g, m, &so, &err);
-            if (!r->s) {
-                rc = cli_fail(&err);
-                break;
-            }
-            if (k > 1 || is_random)
-                snprintf(r->name, sizeof r->name, "%s:%d", name, j + 1);
-            else
-                snprintf(r->name, sizeof r->name, "%s", name);
-            (*n)++;
-        }
-    }
-    free(buf);
-    if (rc == 0 && *n == 0)
-        rc = cli_usage_error(cmd, "--strategies: expected a comma-separated list such as "
-                                  "data,model,owt,random:3 or strategy files");
-    return rc;
-}
-
-/* The CSV, with '#' provenance lines, written atomically. */
-static int write_csv(const char *path, const vrow *rows, int n, const soap_graph *g,
-                     const soap_machine *m, const char *backend, const char *costs,
-                     unsigned long seed)
-{
-    size_t cap = 4096 + (size_t)n * 384, len = 0;
-    char *text = soap_xmalloc(cap);
-    time_t now = time(NULL);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    const char *commit = getenv("SOAP_COMMIT");
-    len += (size_t)snprintf(text + len, cap - len,
-                            "# soap validate\n# commit: %s\n# date: %s\n# model: %s (batch "
-                            "%lld)\n# machine: %s (%d devices)\n# backend: %s\n# costs: %s\n"
-                            "# seed: %lu\nstrategy,simulated_s,measured_s,rel_error\n",
-                            commit ? commit : "unknown", date, g->name, (long long)g->batch,
-                            m->name, m->ndevices, backend, costs ? costs : "analytic", seed);
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(text + len, cap - len, "%s,%.9g,%.9g,%.6f\n", rows[i].name,
-                                rows[i].sim_s, rows[i].run_s, rows[i].err);
-    soap_error err;
-    soap_error_clear(&err);
-    int rc = soap_write_file_atomic(path, text, &err) == SOAP_OK ? 0 : cli_fail(&err);
-    free(text);
-    return rc;
-}
-
 static int run_validate(const cli_options *o, void *own)
 {
     const exec_opts *xo = own;
@@ -359,52 +269,38 @@ static int run_validate(const cli_options *o, void *own)
     soap_graph *g = NULL;
     soap_costs *costs = NULL;
     soap_sim *sim = NULL;
-    vrow *rows = soap_xcalloc(MAX_STRATEGIES, sizeof *rows);
-    int n = 0;
+    soap_strategy_list l;
+    memset(&l, 0, sizeof l);
+    soap_validate_row *rows = NULL;
     soap_error err;
     soap_error_clear(&err);
     int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0 || (rc = load_strategies(xo->strategies, g, m, o->seed, rows, &n)) != 0)
+    if (rc != 0 ||
+        (rc = cli_load_strategies("--strategies", xo->strategies, g, m, o->seed, &l)) != 0)
         goto done;
     rc = CLI_EXIT_INPUT;
     sim = cli_new_sim(g, m, o, &costs);
     if (!sim)
         goto done;
+    rows = soap_xcalloc((size_t)l.n, sizeof *rows);
     int tty = isatty(2);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < l.n; i++) {
         if (tty)
-            fprintf(stderr, "\rvalidate: %d/%d %-24s", i + 1, n, cli_name(rows[i].name));
-        rows[i].sim_s = soap_sim_full(sim, rows[i].s, &err);
-        if (rows[i].sim_s < 0) {
-            cli_fail(&err);
-            goto done;
-        }
+            fprintf(stderr, "\rvalidate: %d/%d %-24s", i + 1, l.n, cli_name(l.name[i]));
+        rows[i].strategy = l.name[i];
+        rows[i].simulated_s = soap_sim_full(sim, l.s[i], &err);
         soap_run_result r;
-        if (measure(b, g, m, rows[i].s, o->seed, 0.01, xo->warmup, xo->iters, &r, NULL,
-                    &err) != SOAP_OK) {
+        if (rows[i].simulated_s < 0 ||
+            measure(b, g, m, l.s[i], o->seed, 0.01, xo->warmup, xo->iters, &r, NULL, &err) !=
+                SOAP_OK) {
             cli_fail(&err);
             goto done;
         }
-        rows[i].run_s = r.median_s;
-        rows[i].err = (rows[i].sim_s - r.median_s) / r.median_s;
+        rows[i].measured_s = r.median_s;
     }
     if (tty)
         fputc('\n', stderr);
-    double *a = soap_xmalloc((size_t)n * sizeof *a), *bm = soap_xmalloc((size_t)n * sizeof *bm);
-    double *e = soap_xmalloc((size_t)n * sizeof *e);
-    double maxe = 0;
-    for (int i = 0; i < n; i++) {
-        a[i] = rows[i].sim_s;
-        bm[i] = rows[i].run_s;
-        e[i] = fabs(rows[i].err);
-        maxe = fmax(maxe, e[i]);
-    }
-    double tau = soap_kendall_tau(a, bm, n);
-    gsl_sort(e, 1, (size_t)n);
-    double mede = gsl_stats_median_from_sorted_data(e, 1, (size_t)n);
-    free(a);
-    free(bm);
-    free(e);
+    soap_validate_summary sum = soap_validate_summarize(rows, l.n);
     long measured, analytic;
     soap_costs_counts(costs, &measured, &analytic);
     if (o->json) {
@@ -415,15 +311,18 @@ static int run_validate(const cli_options *o, void *own)
         cli_json_set(root, "backend", json_string(b->name));
         cli_json_set(root, "costs_measured", json_integer(measured));
         cli_json_set(root, "costs_analytic", json_integer(analytic));
-        for (int i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:f}", "strategy",
-                                                 rows[i].name, "simulated_s", rows[i].sim_s,
-                                                 "measured_s", rows[i].run_s, "rel_error",
-                                                 rows[i].err));
+        for (int i = 0; i < l.n; i++)
+            SOAP_ASSERT(json_array_append_new(
+                            arr, json_pack("{s:s, s:f, s:f, s:f}", "strategy", rows[i].strategy,
+                                           "simulated_s", rows[i].simulated_s, "measured_s",
+                                           rows[i].measured_s, "rel_error",
+                                           rows[i].rel_error)) == 0);
         cli_json_set(root, "strategies", arr);
-        cli_json_set(root, "median_abs_error", json_real(mede));
-        cli_json_set(root, "max_abs_error", json_real(maxe));
-        cli_json_set(root, "kendall_tau", json_real(tau));
+        cli_json_set(root, "median_abs_error", cli_json_num(sum.median_abs_error));
+        cli_json_set(root, "max_abs_error", cli_json_num(sum.max_abs_error));
+        cli_json_set(root, "worst", sum.worst >= 0 ? json_string(rows[sum.worst].strategy)
+                                                   : json_null());
+        cli_json_set(root, "kendall_tau", cli_json_num(sum.kendall_tau));
         cli_print_json(stdout, root);
     } else {
         printf("validate: %s (batch %lld) on %s (%d devices), backend %s; costs: %ld "
@@ -432,18 +331,31 @@ static int run_validate(const cli_options *o, void *own)
                measured, analytic);
         printf("  %-24s %15s %15s %9s\n", "strategy", "simulated (ms)", "measured (ms)",
                "error");
-        for (int i = 0; i < n; i++)
-            printf("  %-24s %15.3f %15.3f %8.1f%%\n", cli_name(rows[i].name),
-                   rows[i].sim_s * 1e3, rows[i].run_s * 1e3, rows[i].err * 100);
-        printf("  median |error| %.1f%%, max %.1f%%, Kendall tau %.3f over %d strategies "
+        for (int i = 0; i < l.n; i++)
+            printf("  %-24s %15.3f %15.3f %8.1f%%\n", cli_name(rows[i].strategy),
+                   rows[i].simulated_s * 1e3, rows[i].measured_s * 1e3,
+                   rows[i].rel_error * 100);
+        printf("  median |error| %.1f%%, max %.1f%% (%s), Kendall tau %.3f over %d strategies "
                "(1 = same order)\n",
-               mede * 100, maxe * 100, tau, n);
+               sum.median_abs_error * 100, sum.max_abs_error * 100,
+               sum.worst >= 0 ? cli_name(rows[sum.worst].strategy) : "-", sum.kendall_tau,
+               l.n);
     }
-    rc = xo->csv ? write_csv(xo->csv, rows, n, g, m, b->name, o->costs, o->seed) : 0;
+    rc = CLI_EXIT_OK;
+    if (xo->csv) {
+        char model[300], machine[300], seed[32];
+        snprintf(model, sizeof model, "%s (batch %lld)", g->name, (long long)g->batch);
+        snprintf(machine, sizeof machine, "%s (%d devices)", m->name, m->ndevices);
+        snprintf(seed, sizeof seed, "%lu", o->seed);
+        const char *settings[] = {"model", model, "machine", machine, "backend", b->name,
+                                  "costs", o->costs ? o->costs : "analytic",
+                                  "strategies", xo->strategies, "seed", seed, NULL};
+        if (soap_validate_write_csv(xo->csv, rows, l.n, settings, &err) != SOAP_OK)
+            rc = cli_fail(&err);
+    }
 done:
-    for (int i = 0; i < n; i++)
-        soap_strategy_free(rows[i].s);
     free(rows);
+    soap_strategy_list_free(&l);
     soap_sim_free(sim);
     soap_costs_free(costs);
     soap_graph_free(g);

@@ -21,7 +21,6 @@
 #include "soap_search.h"
 
 #define DEFAULT_INIT "data,expert,random:2"
-#define MAX_INITS 64
 /* Budget limits: 30 days of seconds, 1e12 proposals (beyond any run, and
  * far inside a double's and a long's exact range). */
 #define MAX_BUDGET_S (30.0 * 86400.0)
@@ -216,73 +215,6 @@ static void show_progress(void *ctx, const soap_search_progress *p)
 /* ------------------------------------------------------------------ */
 /* Initial strategies                                                  */
 /* ------------------------------------------------------------------ */
-typedef struct inits {
-    int n;
-    soap_strategy *s[MAX_INITS];
-    char *name[MAX_INITS];
-} inits;
-
-static void inits_free(inits *in)
-{
-    for (int i = 0; i < in->n; i++) {
-        soap_strategy_free(in->s[i]);
-        free(in->name[i]);
-    }
-    in->n = 0;
-}
-
-/* "data,expert,random:2,file.json": 0 or an exit code. */
-static int load_inits(const char *list, const soap_graph *g, const soap_machine *m,
-                      unsigned long seed, inits *in)
-{
-    const cli_command *cmd = &cli_cmd_search;
-    char *buf = soap_xstrdup(list);
-    int rc = 0, nrandom = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && rc == 0;
-         tok = strtok_r(NULL, ",", &save)) {
-        int count = 1, is_random = 0;
-        if (strncmp(tok, "random:", 7) == 0) {
-            char *end = NULL;
-            long k = strtol(tok + 7, &end, 10);
-            if (tok[7] < '0' || tok[7] > '9' || *end || k < 1 || k > MAX_INITS) {
-                rc = cli_usage_error(cmd, "--init '%s': expected random:K with K from 1 to %d",
-                                     cli_name(tok), MAX_INITS);
-                break;
-            }
-            count = (int)k;
-            is_random = 1;
-        } else if (strcmp(tok, "random") == 0) {
-            is_random = 1;
-        }
-        for (int j = 0; j < count; j++) {
-            if (in->n >= MAX_INITS) {
-                rc = cli_usage_error(cmd, "--init: at most %d initial strategies", MAX_INITS);
-                break;
-            }
-            soap_strategy_options sopt = {.seed = seed, .index = is_random ? nrandom++ : 0};
-            soap_error err;
-            soap_error_clear(&err);
-            soap_strategy *s = soap_strategy_load(is_random ? "random" : tok, g, m, &sopt, &err);
-            if (!s) {
-                rc = cli_fail(&err);
-                break;
-            }
-            char name[256];
-            if (is_random)
-                snprintf(name, sizeof name, "random#%d", nrandom);
-            else
-                snprintf(name, sizeof name, "%s", tok);
-            in->s[in->n] = s;
-            in->name[in->n++] = soap_xstrdup(name);
-        }
-    }
-    if (rc == 0 && in->n == 0)
-        rc = cli_usage_error(cmd, "--init '%s': expected a comma-separated list of "
-                             "strategies (data, expert, random:K, files)", cli_name(list));
-    free(buf);
-    return rc;
-}
-
 /* Time of a built-in strategy (data, expert); negative after a message. */
 static double builtin_time(soap_sim *sim, const char *name, const soap_graph *g,
                            const soap_machine *m)
@@ -308,7 +240,7 @@ typedef struct report {
     const soap_machine *m;
     const soap_search_options *so;
     const soap_search_result *r;
-    const inits *in;
+    const soap_strategy_list *in;
     const char *dims;
     const char *out, *log;
     double data_s, expert_s;
@@ -449,7 +381,7 @@ static int run_search(const cli_options *o, void *own)
     soap_graph *g = NULL;
     soap_costs *costs = NULL;
     soap_sim *sim = NULL;
-    inits in;
+    soap_strategy_list in;
     memset(&in, 0, sizeof in);
     soap_search_result r;
     memset(&r, 0, sizeof r);
@@ -460,7 +392,8 @@ static int run_search(const cli_options *o, void *own)
     sim = cli_new_sim(g, m, o, &costs);
     if (!sim || stop_signal)
         goto done;
-    if ((rc = load_inits(sopt->init, g, m, o->seed, &in)) != 0 || stop_signal)
+    if ((rc = cli_load_strategies("--init", sopt->init, g, m, o->seed, &in)) != 0 ||
+        stop_signal)
         goto done;
     rc = CLI_EXIT_INPUT;
     double data_s = builtin_time(sim, "data", g, m);
@@ -527,7 +460,7 @@ done:
         rc = signal_status();
     restore_signals(old);
     soap_search_result_free(&r);
-    inits_free(&in);
+    soap_strategy_list_free(&in);
     soap_sim_free(sim);
     soap_costs_free(costs);
     soap_graph_free(g);

@@ -138,7 +138,8 @@ static void print_text(const run_info *ri, const soap_sim_result *r)
         printf("%sDOT task graph written: %s\n", ri->trace ? "" : "\n", ri->dot);
 }
 
-static void print_json(const run_info *ri, const soap_sim_result *r)
+/* The JSON object of one strategy's result. */
+static json_t *result_json(const run_info *ri, const soap_sim_result *r)
 {
     json_t *o = json_object();
     cli_json_set(o, "strategy", json_string(ri->strategy));
@@ -186,7 +187,7 @@ static void print_json(const run_info *ri, const soap_sim_result *r)
     cli_json_set(o, "costs", costs);
     cli_json_set(o, "trace", ri->trace ? json_string(ri->trace) : json_null());
     cli_json_set(o, "dot", ri->dot ? json_string(ri->dot) : json_null());
-    cli_print_json(stdout, o);
+    return o;
 }
 
 /* ------------------------------------------------------------------ */
@@ -197,55 +198,70 @@ static int run_simulate(const cli_options *o, void *own)
     const sim_opts *so = own;
     soap_machine *m = NULL;
     soap_graph *g = NULL;
-    soap_strategy *s = NULL;
+    soap_strategy_list l;
+    memset(&l, 0, sizeof l);
     soap_costs *costs = NULL;
     soap_sim *sim = NULL;
-    soap_sim_result r;
-    int have_result = 0;
+    json_t *all = NULL;
     soap_error err;
     soap_error_clear(&err);
     int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0)
+    if (rc != 0 || (rc = cli_load_strategies("--strategy", o->strategy, g, m, o->seed, &l)) != 0)
         goto done;
-    rc = CLI_EXIT_INPUT;
-    soap_strategy_options sopt = {.seed = o->seed};
-    s = soap_strategy_load(o->strategy, g, m, &sopt, &err);
-    if (!s) {
-        cli_fail(&err);
+    if (l.n > 1 && (so->trace || so->dot)) {
+        rc = cli_usage_error(&cli_cmd_simulate, "--trace and --dot take one strategy; "
+                             "--strategy '%s' gives %d", cli_name(o->strategy), l.n);
         goto done;
     }
+    rc = CLI_EXIT_INPUT;
     sim = cli_new_sim(g, m, o, &costs);
     if (!sim)
         goto done;
-    if (soap_sim_full(sim, s, &err) < 0.0) {
-        cli_fail(&err);
-        goto done;
+    /* One strategy: its report (or object); several: one report each, or
+     * {"strategies": [one object each]}. */
+    all = l.n > 1 && o->json ? json_array() : NULL;
+    for (int i = 0; i < l.n; i++) {
+        if (soap_sim_full(sim, l.s[i], &err) < 0.0) {
+            cli_fail(&err);
+            goto done;
+        }
+        soap_sim_result r;
+        soap_sim_result_get(sim, &r);
+        soap_status st = SOAP_OK;
+        if (so->trace)
+            st = soap_sim_write_trace(sim, so->trace, &err);
+        if (st == SOAP_OK && so->dot)
+            st = soap_sim_write_dot(sim, so->dot, &err);
+        run_info ri = {.strategy = l.name[i], .g = g, .m = m, .costs = o->costs,
+                       .trace = so->trace, .dot = so->dot, .opt = o->sim};
+        if (st != SOAP_OK) {
+            cli_fail(&err);
+        } else if (all) {
+            SOAP_ASSERT(json_array_append_new(all, result_json(&ri, &r)) == 0);
+        } else if (o->json) {
+            cli_print_json(stdout, result_json(&ri, &r));
+        } else {
+            if (i > 0)
+                printf("\n");
+            print_text(&ri, &r);
+        }
+        soap_sim_result_free(&r);
+        if (st != SOAP_OK)
+            goto done;
     }
-    soap_sim_result_get(sim, &r);
-    have_result = 1;
-    if (so->trace && soap_sim_write_trace(sim, so->trace, &err) != SOAP_OK) {
-        cli_fail(&err);
-        goto done;
+    if (all) {
+        json_t *root = json_object();
+        cli_json_set(root, "strategies", all);
+        all = NULL;
+        cli_print_json(stdout, root);
     }
-    if (so->dot && soap_sim_write_dot(sim, so->dot, &err) != SOAP_OK) {
-        cli_fail(&err);
-        goto done;
-    }
-
-    run_info ri = {.strategy = o->strategy, .g = g, .m = m, .costs = o->costs,
-                   .trace = so->trace, .dot = so->dot, .opt = o->sim};
-    if (o->json)
-        print_json(&ri, &r);
-    else
-        print_text(&ri, &r);
     rc = CLI_EXIT_OK;
 
 done:
-    if (have_result)
-        soap_sim_result_free(&r);
+    json_decref(all);
     soap_sim_free(sim);
     soap_costs_free(costs);
-    soap_strategy_free(s);
+    soap_strategy_list_free(&l);
     soap_graph_free(g);
     soap_machine_free(m);
     return rc;
@@ -256,7 +272,9 @@ const cli_command cli_cmd_simulate = {
     .summary = "simulate one training iteration of a strategy: time, memory, traffic",
     .description =
         "Simulates one training iteration (forward, backward, weight sync) of model M on "
-        "machine X under the built-in strategy NAME or a strategy file, and prints the "
+        "machine X under the built-in strategy NAME or a strategy file (or each strategy of "
+        "a list such as data,owt,random:3,FILE: one report each, or with --json "
+        "{\"strategies\": [one object each]}), and prints the "
         "iteration time, throughput, per-device busy time and peak memory (devices over "
         "capacity marked), bytes moved per link kind, the critical path, the lower bounds "
         "(work / devices, critical path, busiest link) with the ratio of the time to the "

@@ -111,12 +111,11 @@ static int run_strategy(const cli_options *o, void *own)
     int rc = cli_load_inputs(o, &m, &g);
     if (rc != 0)
         goto done;
-    soap_strategy_options sopt = {.seed = o->seed};
     soap_error err;
     soap_error_clear(&err);
-    s = soap_strategy_load(o->strategy, g, m, &sopt, &err);
+    s = cli_load_strategy(o, g, m);
     if (!s) {
-        rc = cli_fail(&err);
+        rc = CLI_EXIT_INPUT;
         goto done;
     }
     summary(s, g, m, o->strategy);

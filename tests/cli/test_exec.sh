@@ -92,7 +92,7 @@ py '
 import json, sys
 r = json.load(sys.stdin)
 rows = r["strategies"]
-assert [x["strategy"] for x in rows] == ["data", "model", "random:1", "random:2"], rows
+assert [x["strategy"] for x in rows] == ["data", "model", "random#1", "random#2"], rows
 errs = []
 for x in rows:
     assert x["simulated_s"] > 0 and x["measured_s"] > 0, x
@@ -103,9 +103,12 @@ assert abs(max(errs) - r["max_abs_error"]) < 1e-9, r
 errs.sort()
 assert abs((errs[1] + errs[2]) / 2 - r["median_abs_error"]) < 1e-9, r
 assert -1 <= r["kendall_tau"] <= 1, r
+assert r["worst"] == max(rows, key=lambda x: abs(x["rel_error"]))["strategy"], r
 assert r["costs_measured"] >= 1 and r["costs_analytic"] == 0, r
 ' "validate --json: rows, errors, tau"
-if grep -q '^# commit: ' "$TMP/v.csv" && grep -q '^# date: ' "$TMP/v.csv" &&
+if grep -q '^# soap validate$' "$TMP/v.csv" && grep -q '^# host: ' "$TMP/v.csv" &&
+   grep -q '^# seed: 0$' "$TMP/v.csv" && grep -q '^# backend: cpu$' "$TMP/v.csv" &&
+   grep -q '^# commit: ' "$TMP/v.csv" && grep -q '^# date: ' "$TMP/v.csv" &&
    grep -qx 'strategy,simulated_s,measured_s,rel_error' "$TMP/v.csv" &&
    [ "$(grep -vc '^#' "$TMP/v.csv")" -eq 5 ]; then pass; else fail "validate CSV"; fi
 
@@ -113,6 +116,56 @@ run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data,owt --
 rc_is 0
 out_has "Kendall tau"
 out_has "median |error|"
+
+# ---- one seed rule for strategy lists
+# The j-th random entry of a list is `soap strategy --strategy random` with
+# {seed, index j}: "random" and "random:1" of seed S are the same strategy
+# in simulate, search --init and validate --strategies, and the same as the
+# strategy file `soap strategy --strategy random --seed S` writes (times
+# compared as printed, 16 significant digits).
+S=(--model lenet "${TINY[@]}" --machine cpu-2 --seed 5)
+run strategy "${S[@]}" --strategy random --out "$TMP/r5.json"
+rc_is 0
+run strategy "${S[@]}" --strategy random:1 --out "$TMP/r5b.json"
+rc_is 0
+if cmp -s "$TMP/r5.json" "$TMP/r5b.json"; then pass; else fail "random and random:1 differ"; fi
+run strategy --model lenet "${TINY[@]}" --machine cpu-2 --seed 6 --strategy random --out "$TMP/r6.json"
+if cmp -s "$TMP/r5.json" "$TMP/r6.json"; then fail "seeds 5 and 6 give the same strategy"; else pass; fi
+run simulate "${S[@]}" --strategy "$TMP/r5.json" --json
+rc_is 0
+cp "$TMP/out" "$TMP/file.json"
+T='import json,sys; print(json.load(open(sys.argv[1]))["iteration_time_s"])'
+ref=$(python3 -c "$T" "$TMP/file.json")
+same_time() { # $1: what, $2: the time found
+    if [ -n "$ref" ] && [ "$2" = "$ref" ]; then pass; else what="$1"; fail "time $2, the strategy file's $ref"; fi
+}
+for entry in random random:1; do
+    run simulate "${S[@]}" --strategy "$entry" --json
+    same_time "simulate --strategy $entry" "$(python3 -c "$T" "$TMP/out")"
+    run search "${S[@]}" --init "$entry" --budget 1 --json
+    rc_is 0
+    same_time "search --init $entry" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init_times_s"]["random#1"])' "$TMP/out")"
+    run validate "${S[@]}" --strategies "$entry" --iters 1 --warmup 0 --json
+    rc_is 0
+    same_time "validate --strategies $entry" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["strategies"][0]["simulated_s"])' "$TMP/out")"
+done
+# In a longer list, random#1 is still the first random one; several
+# strategies simulate to {"strategies": [...]}.
+run simulate "${S[@]}" --strategy data,random:2,owt --json
+rc_is 0
+py '
+import json, sys
+r = json.load(sys.stdin)["strategies"]
+assert [x["strategy"] for x in r] == ["data", "random#1", "random#2", "owt"], r
+assert repr(r[1]["iteration_time_s"]) == sys.argv[1] or str(r[1]["iteration_time_s"]) == sys.argv[1], (r[1], sys.argv[1])
+' "simulate of a list: one object each, random#1 first" "$ref"
+run simulate "${S[@]}" --strategy data,owt
+rc_is 0
+[ "$(grep -c '^simulate: strategy' "$TMP/out")" -eq 2 ] && pass || fail "one report per strategy"
+run simulate "${S[@]}" --strategy data,owt --trace "$TMP/t.json"
+fails_with 2 "--trace and --dot take one strategy"
+run run "${S[@]}" --strategy data,owt
+fails_with 1 "expected one strategy"
 
 # ---- errors
 run run --model lenet "${TINY[@]}" --machine cpu-2 --strategy data --backend tpu
@@ -131,7 +184,9 @@ fails_with 2 "--iters" "negative"
 run run --model lenet "${TINY[@]}" --machine cpu-2
 fails_with 2 "--strategy"
 run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies random:0
-fails_with 2 "random:K"
+fails_with 1 "--strategies" "random:K"
+run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data,,owt
+fails_with 1 "--strategies" "empty entry"
 run validate --model lenet "${TINY[@]}" --machine cpu-2 --strategies data --sync ring
 fails_with 1 "unknown sync mode 'ring'"
 run profile --model lenet "${TINY[@]}" --machine cpu-2 --out "$TMP/no/such/dir/c.csv"

@@ -217,7 +217,7 @@ fails_with 2 "--beta '-1'" "expected a positive number"
 run search "${BASE[@]}" --init nosuch
 fails_with 1 "nosuch"
 run search "${BASE[@]}" --init random:0
-fails_with 2 "--init"
+fails_with 1 "--init" "random:K"
 run search "${BASE[@]}" --frobnicate
 fails_with 2 "unknown option '--frobnicate'" "--algo" "--budget"
 run search --machine p100x16
