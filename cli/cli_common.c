@@ -204,10 +204,20 @@ json_t *cli_json_num(double v)
 
 static void print_value(FILE *f, json_t *v)
 {
-    /* 16 significant digits: exact for integral FLOP counts below 1e16, and
-     * 2e-06 rather than 1.9999999999999999e-06 for a latency. */
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
-    SOAP_ASSERT(s != NULL);
+    /* The fewest significant digits, from 15 to 17, with which every number
+     * of v reads back exactly: 2e-06 rather than 1.9999999999999999e-06 for
+     * a latency, and what is printed (a machine, a time) is the value. */
+    char *s = NULL;
+    for (int digits = 15; digits <= 17; digits++) {
+        free(s);
+        s = json_dumps(v, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(digits));
+        SOAP_ASSERT(s != NULL);
+        json_t *back = json_loads(s, JSON_DECODE_ANY, NULL);
+        int exact = back && json_equal(back, v);
+        json_decref(back);
+        if (exact)
+            break;
+    }
     fputs(s, f);
     free(s);
 }
