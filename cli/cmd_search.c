@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -428,17 +427,13 @@ static int run_search(const cli_options *o, void *own)
         goto done;
     }
     if (sopt->log) {
-        char seed[32], date[64], devices[16];
+        char seed[32], devices[16];
         snprintf(seed, sizeof seed, "%lu", so.seed);
         snprintf(devices, sizeof devices, "%d", m->ndevices);
-        time_t now = time(NULL);
-        struct tm tmv;
-        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
-        const char *commit = getenv("SOAP_COMMIT");
-        const char *prov[] = {"commit", commit && commit[0] ? commit : "unknown",
-                              "algo", sopt->algo, "seed", seed, "model", g->name,
+        /* After soap_provenance_write's what, commit, date and host. */
+        const char *prov[] = {"algo", sopt->algo, "seed", seed, "model", g->name,
                               "machine", m->name, "devices", devices, "dims", dims_norm,
-                              "budget", sopt->budget.text, "date", date, NULL, NULL};
+                              "budget", sopt->budget.text, NULL, NULL};
         if (soap_search_write_log(&r, prov, sopt->log, &err) != SOAP_OK) {
             cli_fail(&err);
             goto done;

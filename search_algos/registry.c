@@ -239,13 +239,12 @@ soap_status soap_search_write_log(const soap_search_result *r, const char *const
 {
     if (!r || !path)
         return soap_error_set(err, SOAP_ERR_INVALID, "search log: no result or path");
-    size_t cap = 4096 + (size_t)r->log_len * 96, n = 0;
-    char *text = soap_xmalloc(cap);
-#define APPEND(...) n += (size_t)snprintf(text + n, cap - n, __VA_ARGS__)
-    APPEND("# soap search convergence log\n");
-    for (int i = 0; prov && prov[i] && prov[i + 1]; i += 2)
-        APPEND("# %s: %s\n", prov[i], prov[i + 1]);
-    APPEND("elapsed_s,proposals,chain,current_s,best_s,overall_best_s\n");
+    soap_outfile *out = soap_outfile_open(path, err);
+    if (!out)
+        return err->code;
+    FILE *f = soap_outfile_stream(out);
+    soap_provenance_write(f, "search convergence log", prov);
+    fputs("elapsed_s,proposals,chain,current_s,best_s,overall_best_s\n", f);
     /* overall_best_s: the best of every chain up to the row's time (rows
      * are in chain order, so visit them by time for the running minimum). */
     long *byt = soap_xmalloc((size_t)(r->log_len > 0 ? r->log_len : 1) * sizeof *byt);
@@ -263,10 +262,6 @@ soap_status soap_search_write_log(const soap_search_result *r, const char *const
     for (long k = 0; k < r->log_len; k++) {
         const soap_search_log_row *w = &r->log[k];
         double overall = overall_at[k];
-        if (n + 200 > cap) {
-            cap *= 2;
-            text = soap_xrealloc(text, cap);
-        }
         /* inf (no fitting strategy yet) is written as an empty field. */
         char cur[32] = "", best[32] = "", all[32] = "";
         if (isfinite(w->current_s))
@@ -275,12 +270,10 @@ soap_status soap_search_write_log(const soap_search_result *r, const char *const
             snprintf(best, sizeof best, "%.9g", w->best_s);
         if (isfinite(overall))
             snprintf(all, sizeof all, "%.9g", overall);
-        APPEND("%.6f,%ld,%d,%s,%s,%s\n", w->elapsed_s, w->proposals, w->chain, cur, best, all);
+        fprintf(f, "%.6f,%ld,%d,%s,%s,%s\n", w->elapsed_s, w->proposals, w->chain, cur, best,
+                all);
     }
-#undef APPEND
     free(byt);
     free(overall_at);
-    soap_status st = soap_write_file_atomic(path, text, err);
-    free(text);
-    return st;
+    return soap_outfile_commit(out, err);
 }

@@ -233,9 +233,10 @@ int soap_search_improves(double a, double b);
 /* ------------------------------------------------------------------ */
 /* Convergence log                                                     */
 /* ------------------------------------------------------------------ */
-/* CSV: '#' provenance lines (each "key: value" of `prov`, NULL-terminated
- * pairs), then elapsed_s,proposals,chain,current_s,best_s,overall_best_s.
- * Written atomically. */
+/* CSV: soap_provenance_write lines ("search convergence log", then each
+ * "key: value" of `prov`, NULL-terminated pairs, may be NULL), then
+ * elapsed_s,proposals,chain,current_s,best_s,overall_best_s. Written
+ * through soap_outfile. */
 soap_status soap_search_write_log(const soap_search_result *r, const char *const *prov,
                                   const char *path, soap_error *err);
 

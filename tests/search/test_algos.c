@@ -259,7 +259,8 @@ START_TEST(test_log_file)
     }
     fclose(fp);
     remove(path);
-    ck_assert(comments == 3 && header == 1 && rows == r.log_len && rows > 0);
+    /* soap_provenance_write: what, commit, date, host; then the two of prov. */
+    ck_assert(comments == 6 && header == 1 && rows == r.log_len && rows > 0);
     soap_search_result_free(&r);
     fix_teardown(&f);
 }
