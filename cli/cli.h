@@ -108,11 +108,34 @@ extern const cli_opt cli_opt_model, cli_opt_machine, cli_opt_strategy, cli_opt_d
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
+/* What a command works on, loaded in this order: the machine (--machine,
+ * --devices), the model (--model, --batch, default 64 samples per device of
+ * the machine, or 64; --unroll, --scale), the one strategy of --strategy,
+ * the simulator (--costs, --sync, --no-overlap). */
+enum {
+    CLI_LOAD_MACHINE = 1u << 0,
+    CLI_LOAD_MODEL = 1u << 1,
+    CLI_LOAD_STRATEGY = 1u << 2, /* with machine and model */
+    CLI_LOAD_SIM = 1u << 3,      /* with machine and model */
+};
+#define CLI_LOAD_INPUTS (CLI_LOAD_MACHINE | CLI_LOAD_MODEL)
+typedef struct cli_inputs {
+    soap_machine *m;
+    soap_graph *g;
+    soap_strategy *s;  /* CLI_LOAD_STRATEGY */
+    soap_costs *costs; /* CLI_LOAD_SIM: the simulator's */
+    soap_sim *sim;     /* CLI_LOAD_SIM */
+} cli_inputs;
+/* Loads `what` (CLI_LOAD_*): 0, or CLI_EXIT_INPUT after a message;
+ * cli_inputs_free in either case. */
+int cli_inputs_load(const cli_options *o, unsigned what, cli_inputs *in);
+void cli_inputs_free(cli_inputs *in);
+
 /* One command. main() parses its command line against opts (into a
  * cli_options and, if own_size, the command's own options struct, which
  * starts as *own_defaults or zeros), answers --help from the same table,
- * checks the required options, then calls run(), which returns an exit
- * code. */
+ * checks the required options, loads the inputs of `load`, then calls
+ * run(), which returns an exit code. */
 typedef struct cli_command {
     const char *name;
     const char *summary;      /* one line, for the command list */
@@ -120,7 +143,8 @@ typedef struct cli_command {
     const cli_opt *const *opts; /* NULL-terminated, in help order; --help is implied */
     size_t own_size;          /* the command's own options struct; 0: none */
     const void *own_defaults; /* optional: its starting value */
-    int (*run)(const cli_options *o, void *own);
+    unsigned load;            /* CLI_LOAD_*: what to load before run() */
+    int (*run)(const cli_options *o, const cli_inputs *in, void *own);
 } cli_command;
 
 /* The commands, each defined in its file (cmd_*.c); main.c lists them. */
@@ -175,9 +199,6 @@ soap_machine *cli_load_machine(const cli_options *o);
  * --scale tiny with a file gets a note. NULL after a message. */
 soap_graph *cli_load_model(const cli_options *o, int64_t default_batch);
 
-/* The machine, then the model at 64 samples per device unless --batch:
- * 0, or CLI_EXIT_INPUT after a message (*m and *g then NULL or to free). */
-int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g);
 
 /* The strategies of a list given to `option` ("--strategy", "--init",
  * "--strategies"): soap_strategy_list_expand with --seed, the one seed rule
@@ -188,17 +209,6 @@ int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g);
 int cli_load_strategies(const char *option, const char *list, const soap_graph *g,
                         const soap_machine *m, unsigned long seed, soap_strategy_list *out);
 
-/* The one strategy of --strategy (a list of one entry). NULL after a
- * message. */
-soap_strategy *cli_load_strategy(const cli_options *o, const soap_graph *g,
-                                 const soap_machine *m);
-
-/* The costs of --costs (NULL: analytic only), refused when the table holds
- * no device type of m, and a simulator of g on m with them and --sync /
- * --no-overlap. NULL after a message; *costs gets the costs to free after
- * the simulator. */
-soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const cli_options *o,
-                      soap_costs **costs);
 
 /* ------------------------------------------------------------------ */
 /* Output helpers                                                      */

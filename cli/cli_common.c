@@ -93,16 +93,6 @@ soap_graph *cli_load_model(const cli_options *o, int64_t default_batch)
     return g;
 }
 
-int cli_load_inputs(const cli_options *o, soap_machine **m, soap_graph **g)
-{
-    *g = NULL;
-    *m = cli_load_machine(o);
-    if (!*m)
-        return CLI_EXIT_INPUT;
-    *g = cli_load_model(o, (int64_t)CLI_BATCH_PER_DEVICE * (*m)->ndevices);
-    return *g ? 0 : CLI_EXIT_INPUT;
-}
-
 int cli_load_strategies(const char *option, const char *list, const soap_graph *g,
                         const soap_machine *m, unsigned long seed, soap_strategy_list *out)
 {
@@ -114,8 +104,10 @@ int cli_load_strategies(const char *option, const char *list, const soap_graph *
     return CLI_EXIT_INPUT;
 }
 
-soap_strategy *cli_load_strategy(const cli_options *o, const soap_graph *g,
-                                 const soap_machine *m)
+/* The one strategy of --strategy (a list of one entry). NULL after a
+ * message. */
+static soap_strategy *load_strategy(const cli_options *o, const soap_graph *g,
+                                    const soap_machine *m)
 {
     soap_strategy_list l;
     if (cli_load_strategies("--strategy", o->strategy, g, m, o->seed, &l) != 0)
@@ -132,21 +124,45 @@ soap_strategy *cli_load_strategy(const cli_options *o, const soap_graph *g,
     return s;
 }
 
-soap_sim *cli_new_sim(const soap_graph *g, const soap_machine *m, const cli_options *o,
-                      soap_costs **costs)
+/* The costs of --costs (NULL: analytic only), refused when the table holds
+ * no device type of in->m, and the simulator with them. */
+static soap_sim *new_sim(const cli_options *o, cli_inputs *in)
 {
     soap_error err;
     soap_error_clear(&err);
-    soap_sim *sim = NULL;
-    *costs = soap_costs_new(o->costs, &err);
-    if (*costs && soap_costs_check_machine(*costs, m, &err) == SOAP_OK)
-        sim = soap_sim_new(g, m, *costs, &o->sim, &err);
-    if (!sim) {
+    in->costs = soap_costs_new(o->costs, &err);
+    if (in->costs && soap_costs_check_machine(in->costs, in->m, &err) == SOAP_OK)
+        in->sim = soap_sim_new(in->g, in->m, in->costs, &o->sim, &err);
+    if (!in->sim)
         cli_fail(&err);
-        soap_costs_free(*costs);
-        *costs = NULL;
-    }
-    return sim;
+    return in->sim;
+}
+
+int cli_inputs_load(const cli_options *o, unsigned what, cli_inputs *in)
+{
+    memset(in, 0, sizeof *in);
+    if (what & (CLI_LOAD_STRATEGY | CLI_LOAD_SIM))
+        what |= CLI_LOAD_INPUTS;
+    if ((what & CLI_LOAD_MACHINE) && !(in->m = cli_load_machine(o)))
+        return CLI_EXIT_INPUT;
+    int64_t batch = (int64_t)CLI_BATCH_PER_DEVICE * (in->m ? in->m->ndevices : 1);
+    if ((what & CLI_LOAD_MODEL) && !(in->g = cli_load_model(o, batch)))
+        return CLI_EXIT_INPUT;
+    if ((what & CLI_LOAD_STRATEGY) && !(in->s = load_strategy(o, in->g, in->m)))
+        return CLI_EXIT_INPUT;
+    if ((what & CLI_LOAD_SIM) && !new_sim(o, in))
+        return CLI_EXIT_INPUT;
+    return 0;
+}
+
+void cli_inputs_free(cli_inputs *in)
+{
+    soap_sim_free(in->sim);
+    soap_costs_free(in->costs);
+    soap_strategy_free(in->s);
+    soap_graph_free(in->g);
+    soap_machine_free(in->m);
+    memset(in, 0, sizeof *in);
 }
 
 /* ------------------------------------------------------------------ */

@@ -396,8 +396,13 @@ int cli_command_main(const cli_command *cmd, int argc, char **argv)
     int rc = parse(cmd, argc, argv, &o, own, &help);
     if (rc == 0 && help)
         cli_print_usage(cmd, stdout);
-    else if (rc == 0 && (rc = check_required(cmd, &o, own)) == 0)
-        rc = cmd->run(&o, own);
+    else if (rc == 0 && (rc = check_required(cmd, &o, own)) == 0) {
+        cli_inputs in;
+        rc = cli_inputs_load(&o, cmd->load, &in);
+        if (rc == 0)
+            rc = cmd->run(&o, &in, own);
+        cli_inputs_free(&in);
+    }
     free(own);
     return rc;
 }

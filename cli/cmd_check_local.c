@@ -13,34 +13,17 @@
 #include "cli.h"
 #include "soap_search.h"
 
-static int run_check_local(const cli_options *o, void *own)
+static int run_check_local(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)own;
+    const soap_graph *g = in->g;
+    const soap_machine *m = in->m;
     soap_error err;
     soap_error_clear(&err);
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
-    soap_strategy *s = NULL;
-    soap_costs *costs = NULL;
-    soap_sim *sim = NULL;
-    int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0)
-        goto done;
-    rc = CLI_EXIT_INPUT;
-    s = cli_load_strategy(o, g, m);
-    if (!s) {
-        rc = CLI_EXIT_INPUT;
-        goto done;
-    }
-    sim = cli_new_sim(g, m, o, &costs);
-    if (!sim)
-        goto done;
     soap_local_report rep;
-    if (soap_search_check_local(sim, g, m, s, &o->dims, o->allow_over_capacity, &rep, &err) !=
-        SOAP_OK) {
-        cli_fail(&err);
-        goto done;
-    }
+    if (soap_search_check_local(in->sim, g, m, in->s, &o->dims, o->allow_over_capacity, &rep,
+                                &err) != SOAP_OK)
+        return cli_fail(&err);
     char dn[8], cfg[512];
     soap_search_space_str(&o->dims, dn, sizeof dn);
     int local = rep.improving == 0;
@@ -80,14 +63,7 @@ static int run_check_local(const cli_options *o, void *own)
                    cli_name(g->ops[rep.best_op].name), cfg, rep.best_s,
                    rep.time_s / rep.best_s);
     }
-    rc = CLI_EXIT_OK;
-done:
-    soap_sim_free(sim);
-    soap_costs_free(costs);
-    soap_strategy_free(s);
-    soap_graph_free(g);
-    soap_machine_free(m);
-    return rc;
+    return CLI_EXIT_OK;
 }
 
 static const cli_opt *const check_local_opts[] = {
@@ -107,5 +83,6 @@ const cli_command cli_cmd_check_local = {
         "any is faster (and fits memory): whether the strategy is a local optimum. Exit "
         "status 0 either way.",
     .opts = check_local_opts,
+    .load = CLI_LOAD_STRATEGY | CLI_LOAD_SIM,
     .run = run_check_local,
 };

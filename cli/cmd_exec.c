@@ -96,34 +96,21 @@ static soap_status measure(const soap_backend_ops *b, const soap_graph *g,
 /* ------------------------------------------------------------------ */
 /* soap run                                                            */
 /* ------------------------------------------------------------------ */
-static int run_run(const cli_options *o, void *own)
+static int run_run(const cli_options *o, const cli_inputs *in, void *own)
 {
     const exec_opts *xo = own;
     const soap_backend_ops *b = backend_of(xo->backend);
     if (!b)
         return CLI_EXIT_INPUT;
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
-    soap_strategy *s = NULL;
+    const soap_graph *g = in->g;
+    const soap_machine *m = in->m;
     soap_error err;
     soap_error_clear(&err);
-    int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0)
-        goto done;
-    rc = CLI_EXIT_INPUT;
-    s = cli_load_strategy(o, g, m);
-    if (!s) {
-        rc = CLI_EXIT_INPUT;
-        goto done;
-    }
     soap_run_result r;
     double bytes = 0;
-    if (measure(b, g, m, s, o->seed, xo->lr, xo->warmup, xo->iters, &r, &bytes, &err) !=
-        SOAP_OK) {
-        cli_fail(&err);
-        goto done;
-    }
-    rc = CLI_EXIT_OK;
+    if (measure(b, g, m, in->s, o->seed, xo->lr, xo->warmup, xo->iters, &r, &bytes, &err) !=
+        SOAP_OK)
+        return cli_fail(&err);
     if (o->json) {
         json_t *root = json_object();
         cli_json_set(root, "model", json_string(g->name));
@@ -155,11 +142,7 @@ static int run_run(const cli_options *o, void *own)
                r.last_loss, xo->lr);
         printf("  memory          %.2f MB on the fullest device\n", bytes / 1e6);
     }
-done:
-    soap_strategy_free(s);
-    soap_graph_free(g);
-    soap_machine_free(m);
-    return rc;
+    return CLI_EXIT_OK;
 }
 
 static const cli_opt *const run_opts[] = {
@@ -182,6 +165,7 @@ const cli_command cli_cmd_run = {
     .opts = run_opts,
     .own_size = sizeof(exec_opts),
     .own_defaults = &exec_defaults,
+    .load = CLI_LOAD_STRATEGY,
     .run = run_run,
 };
 
@@ -196,18 +180,15 @@ static void show_progress(void *arg, long done, long total)
         fputc('\n', stderr);
 }
 
-static int run_profile(const cli_options *o, void *own)
+static int run_profile(const cli_options *o, const cli_inputs *in, void *own)
 {
     const exec_opts *xo = own;
     soap_profile_options po = {.seed = o->seed, .reps = xo->reps, .warmup = xo->warmup};
     const soap_backend_ops *b = backend_of(xo->backend);
     if (!b)
         return CLI_EXIT_INPUT;
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
-    int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0)
-        goto done;
+    const soap_graph *g = in->g;
+    const soap_machine *m = in->m;
     char dflt[256];
     snprintf(dflt, sizeof dflt, "%s-%s.costs.csv", g->name, m->types[m->devices[0].type].name);
     const char *out = o->out ? o->out : dflt;
@@ -219,10 +200,8 @@ static int run_profile(const cli_options *o, void *own)
     long n = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (soap_profile(b, g, m, &po, out, &n, &err) != SOAP_OK) {
-        rc = cli_fail(&err);
-        goto done;
-    }
+    if (soap_profile(b, g, m, &po, out, &n, &err) != SOAP_OK)
+        return cli_fail(&err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("profile: %s (batch %lld) on %s, backend %s: %ld task costs (op signature x "
            "partition, configs of up to %d tasks) in %.1f s, written to %s\n",
@@ -230,10 +209,7 @@ static int run_profile(const cli_options *o, void *own)
            b->name, n, m->ndevices,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
            cli_name(out));
-done:
-    soap_graph_free(g);
-    soap_machine_free(m);
-    return rc;
+    return CLI_EXIT_OK;
 }
 
 static const cli_opt *const profile_opts[] = {
@@ -253,42 +229,35 @@ const cli_command cli_cmd_profile = {
     .opts = profile_opts,
     .own_size = sizeof(exec_opts),
     .own_defaults = &exec_defaults,
+    .load = CLI_LOAD_INPUTS,
     .run = run_profile,
 };
 
 /* ------------------------------------------------------------------ */
 /* soap validate                                                       */
 /* ------------------------------------------------------------------ */
-static int run_validate(const cli_options *o, void *own)
+static int run_validate(const cli_options *o, const cli_inputs *in, void *own)
 {
     const exec_opts *xo = own;
     const soap_backend_ops *b = backend_of(xo->backend);
     if (!b)
         return CLI_EXIT_INPUT;
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
-    soap_costs *costs = NULL;
-    soap_sim *sim = NULL;
+    const soap_graph *g = in->g;
+    const soap_machine *m = in->m;
     soap_strategy_list l;
-    memset(&l, 0, sizeof l);
-    soap_validate_row *rows = NULL;
     soap_error err;
     soap_error_clear(&err);
-    int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0 ||
-        (rc = cli_load_strategies("--strategies", xo->strategies, g, m, o->seed, &l)) != 0)
-        goto done;
+    int rc = cli_load_strategies("--strategies", xo->strategies, g, m, o->seed, &l);
+    if (rc != 0)
+        return rc;
     rc = CLI_EXIT_INPUT;
-    sim = cli_new_sim(g, m, o, &costs);
-    if (!sim)
-        goto done;
-    rows = soap_xcalloc((size_t)l.n, sizeof *rows);
+    soap_validate_row *rows = soap_xcalloc((size_t)l.n, sizeof *rows);
     int tty = isatty(2);
     for (int i = 0; i < l.n; i++) {
         if (tty)
             fprintf(stderr, "\rvalidate: %d/%d %-24s", i + 1, l.n, cli_name(l.name[i]));
         rows[i].strategy = l.name[i];
-        rows[i].simulated_s = soap_sim_full(sim, l.s[i], &err);
+        rows[i].simulated_s = soap_sim_full(in->sim, l.s[i], &err);
         soap_run_result r;
         if (rows[i].simulated_s < 0 ||
             measure(b, g, m, l.s[i], o->seed, 0.01, xo->warmup, xo->iters, &r, NULL, &err) !=
@@ -302,7 +271,7 @@ static int run_validate(const cli_options *o, void *own)
         fputc('\n', stderr);
     soap_validate_summary sum = soap_validate_summarize(rows, l.n);
     long measured, analytic;
-    soap_costs_counts(costs, &measured, &analytic);
+    soap_costs_counts(in->costs, &measured, &analytic);
     if (o->json) {
         json_t *root = json_object(), *arr = json_array();
         cli_json_set(root, "model", json_string(g->name));
@@ -356,10 +325,6 @@ static int run_validate(const cli_options *o, void *own)
 done:
     free(rows);
     soap_strategy_list_free(&l);
-    soap_sim_free(sim);
-    soap_costs_free(costs);
-    soap_graph_free(g);
-    soap_machine_free(m);
     return rc;
 }
 
@@ -382,5 +347,6 @@ const cli_command cli_cmd_validate = {
     .opts = validate_opts,
     .own_size = sizeof(exec_opts),
     .own_defaults = &exec_defaults,
+    .load = CLI_LOAD_SIM,
     .run = run_validate,
 };

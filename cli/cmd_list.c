@@ -13,9 +13,10 @@ static int widen(int w, const char *name)
     return n > w ? n : w;
 }
 
-static int run_models(const cli_options *o, void *own)
+static int run_models(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)o;
+    (void)in;
     (void)own;
     int w = 0;
     for (const soap_model_info *m = soap_models(); m->name; m++)
@@ -25,9 +26,10 @@ static int run_models(const cli_options *o, void *own)
     return CLI_EXIT_OK;
 }
 
-static int run_machines(const cli_options *o, void *own)
+static int run_machines(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)o;
+    (void)in;
     (void)own;
     const char *const *names = soap_machine_preset_names();
     int w = 0;
@@ -40,9 +42,10 @@ static int run_machines(const cli_options *o, void *own)
     return CLI_EXIT_OK;
 }
 
-static int run_strategies(const cli_options *o, void *own)
+static int run_strategies(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)o;
+    (void)in;
     (void)own;
     const soap_strategy_ops *const *reg = soap_strategy_registry();
     int w = 0;

@@ -188,17 +188,13 @@ static void machine_json(const soap_machine *m)
     cli_print_json(stdout, root);
 }
 
-static int run_machine(const cli_options *o, void *own)
+static int run_machine(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)own;
-    soap_machine *m = cli_load_machine(o);
-    if (!m)
-        return CLI_EXIT_INPUT;
     if (o->json)
-        machine_json(m);
+        machine_json(in->m);
     else
-        machine_text(m);
-    soap_machine_free(m);
+        machine_text(in->m);
     return CLI_EXIT_OK;
 }
 
@@ -213,5 +209,6 @@ const cli_command cli_cmd_machine = {
                    "--json: {\"name\", \"fingerprint\", \"ndevices\", \"nnodes\", "
                    "\"device_types\", \"devices\", \"switches\", \"links\", \"routes\"}.",
     .opts = machine_opts,
+    .load = CLI_LOAD_MACHINE,
     .run = run_machine,
 };

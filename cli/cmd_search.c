@@ -351,8 +351,9 @@ static void print_json(const report *rp)
 /* ------------------------------------------------------------------ */
 /* The command                                                         */
 /* ------------------------------------------------------------------ */
-static int run_search(const cli_options *o, void *own)
+static int run_search(const cli_options *o, const cli_inputs *unused, void *own)
 {
+    (void)unused; /* loaded here, after the signal handlers are in place */
     const search_opts *sopt = own;
     soap_error err;
     soap_error_clear(&err);
@@ -376,21 +377,18 @@ static int run_search(const cli_options *o, void *own)
      * nothing written; during it, with the best so far written. */
     struct sigaction old[2];
     catch_signals(old);
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
-    soap_costs *costs = NULL;
-    soap_sim *sim = NULL;
+    cli_inputs ci;
     soap_strategy_list in;
     memset(&in, 0, sizeof in);
     soap_search_result r;
     memset(&r, 0, sizeof r);
-    int rc = cli_load_inputs(o, &m, &g);
+    int rc = cli_inputs_load(o, CLI_LOAD_SIM, &ci);
     if (rc != 0 || stop_signal)
         goto done;
-    rc = CLI_EXIT_INPUT;
-    sim = cli_new_sim(g, m, o, &costs);
-    if (!sim || stop_signal)
-        goto done;
+    soap_machine *m = ci.m;
+    soap_graph *g = ci.g;
+    soap_sim *sim = ci.sim;
+    soap_costs *costs = ci.costs;
     if ((rc = cli_load_strategies("--init", sopt->init, g, m, o->seed, &in)) != 0 ||
         stop_signal)
         goto done;
@@ -456,10 +454,7 @@ done:
     restore_signals(old);
     soap_search_result_free(&r);
     soap_strategy_list_free(&in);
-    soap_sim_free(sim);
-    soap_costs_free(costs);
-    soap_graph_free(g);
-    soap_machine_free(m);
+    cli_inputs_free(&ci);
     return rc;
 }
 
@@ -481,9 +476,10 @@ const cli_command cli_cmd_search = {
 };
 
 /* `soap algos` */
-static int run_algos(const cli_options *o, void *own)
+static int run_algos(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)o;
+    (void)in;
     (void)own;
     const soap_search_ops *const *reg = soap_search_registry();
     for (int i = 0; reg[i]; i++)

@@ -91,25 +91,20 @@ static void show_json(const soap_graph *g)
     cli_print_json(stdout, root);
 }
 
-static int run_show(const cli_options *o, void *own)
+static int run_show(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)own;
-    soap_graph *g = cli_load_model(o, CLI_BATCH_PER_DEVICE);
-    if (!g)
-        return CLI_EXIT_INPUT;
     if (o->json)
-        show_json(g);
+        show_json(in->g);
     else
-        show_text(g);
-    int rc = CLI_EXIT_OK;
+        show_text(in->g);
     soap_error err;
     soap_error_clear(&err);
-    if (o->out && soap_graph_write_json(g, o->out, &err) != SOAP_OK)
-        rc = cli_fail(&err);
-    else if (o->out && !o->json)
-        printf("model file written: %s\n", o->out);
-    soap_graph_free(g);
-    return rc;
+    if (o->out && soap_graph_write_json(in->g, o->out, &err) != SOAP_OK)
+        return cli_fail(&err);
+    if (o->out && !o->json)
+        printf("model file written: %s\n", cli_name(o->out));
+    return CLI_EXIT_OK;
 }
 
 static const cli_opt *const show_opts[] = {
@@ -131,5 +126,6 @@ const cli_command cli_cmd_show = {
         "not a model file. --out FILE writes the model file (JSON), which --model FILE "
         "reads back as the same model.",
     .opts = show_opts,
+    .load = CLI_LOAD_MODEL,
     .run = run_show,
 };

@@ -193,46 +193,38 @@ static json_t *result_json(const run_info *ri, const soap_sim_result *r)
 /* ------------------------------------------------------------------ */
 /* The command                                                         */
 /* ------------------------------------------------------------------ */
-static int run_simulate(const cli_options *o, void *own)
+static int run_simulate(const cli_options *o, const cli_inputs *in, void *own)
 {
     const sim_opts *so = own;
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
     soap_strategy_list l;
-    memset(&l, 0, sizeof l);
-    soap_costs *costs = NULL;
-    soap_sim *sim = NULL;
     json_t *all = NULL;
     soap_error err;
     soap_error_clear(&err);
-    int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0 || (rc = cli_load_strategies("--strategy", o->strategy, g, m, o->seed, &l)) != 0)
-        goto done;
+    int rc = cli_load_strategies("--strategy", o->strategy, in->g, in->m, o->seed, &l);
+    if (rc != 0)
+        return rc;
     if (l.n > 1 && (so->trace || so->dot)) {
         rc = cli_usage_error(&cli_cmd_simulate, "--trace and --dot take one strategy; "
                              "--strategy '%s' gives %d", cli_name(o->strategy), l.n);
         goto done;
     }
     rc = CLI_EXIT_INPUT;
-    sim = cli_new_sim(g, m, o, &costs);
-    if (!sim)
-        goto done;
     /* One strategy: its report (or object); several: one report each, or
      * {"strategies": [one object each]}. */
     all = l.n > 1 && o->json ? json_array() : NULL;
     for (int i = 0; i < l.n; i++) {
-        if (soap_sim_full(sim, l.s[i], &err) < 0.0) {
+        if (soap_sim_full(in->sim, l.s[i], &err) < 0.0) {
             cli_fail(&err);
             goto done;
         }
         soap_sim_result r;
-        soap_sim_result_get(sim, &r);
+        soap_sim_result_get(in->sim, &r);
         soap_status st = SOAP_OK;
         if (so->trace)
-            st = soap_sim_write_trace(sim, so->trace, &err);
+            st = soap_sim_write_trace(in->sim, so->trace, &err);
         if (st == SOAP_OK && so->dot)
-            st = soap_sim_write_dot(sim, so->dot, &err);
-        run_info ri = {.strategy = l.name[i], .g = g, .m = m, .costs = o->costs,
+            st = soap_sim_write_dot(in->sim, so->dot, &err);
+        run_info ri = {.strategy = l.name[i], .g = in->g, .m = in->m, .costs = o->costs,
                        .trace = so->trace, .dot = so->dot, .opt = o->sim};
         if (st != SOAP_OK) {
             cli_fail(&err);
@@ -259,11 +251,7 @@ static int run_simulate(const cli_options *o, void *own)
 
 done:
     json_decref(all);
-    soap_sim_free(sim);
-    soap_costs_free(costs);
     soap_strategy_list_free(&l);
-    soap_graph_free(g);
-    soap_machine_free(m);
     return rc;
 }
 
@@ -281,5 +269,6 @@ const cli_command cli_cmd_simulate = {
         "largest, task counts and where task costs came from.",
     .opts = simulate_opts,
     .own_size = sizeof(sim_opts),
+    .load = CLI_LOAD_SIM,
     .run = run_simulate,
 };

@@ -102,34 +102,17 @@ static void summary(const soap_strategy *s, const soap_graph *g, const soap_mach
     free(pats);
 }
 
-static int run_strategy(const cli_options *o, void *own)
+static int run_strategy(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)own;
-    soap_machine *m = NULL;
-    soap_graph *g = NULL;
-    soap_strategy *s = NULL;
-    int rc = cli_load_inputs(o, &m, &g);
-    if (rc != 0)
-        goto done;
+    summary(in->s, in->g, in->m, o->strategy);
     soap_error err;
     soap_error_clear(&err);
-    s = cli_load_strategy(o, g, m);
-    if (!s) {
-        rc = CLI_EXIT_INPUT;
-        goto done;
-    }
-    summary(s, g, m, o->strategy);
-    if (o->out) {
-        if (soap_strategy_write_json(s, g, o->out, &err) != SOAP_OK)
-            rc = cli_fail(&err);
-        else
-            printf("written: %s\n", o->out);
-    }
-done:
-    soap_strategy_free(s);
-    soap_graph_free(g);
-    soap_machine_free(m);
-    return rc;
+    if (o->out && soap_strategy_write_json(in->s, in->g, o->out, &err) != SOAP_OK)
+        return cli_fail(&err);
+    if (o->out)
+        printf("written: %s\n", cli_name(o->out));
+    return CLI_EXIT_OK;
 }
 
 static const cli_opt *const strategy_opts[] = {
@@ -146,5 +129,6 @@ const cli_command cli_cmd_strategy = {
         "machine is refused), prints the ops per degree pattern and the devices used, and "
         "writes it to FILE (JSON) with --out.",
     .opts = strategy_opts,
+    .load = CLI_LOAD_STRATEGY,
     .run = run_strategy,
 };
