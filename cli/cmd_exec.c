@@ -24,24 +24,37 @@
 /* Options (one struct for the three commands)                         */
 /* ------------------------------------------------------------------ */
 typedef struct exec_opts {
-    const char *backend;
+    const soap_backend_ops *backend; /* NULL: cpu */
     const char *strategies; /* validate */
     const char *csv;        /* validate: optional */
     int iters, warmup, reps;
     double lr;              /* run: SGD learning rate */
 } exec_opts;
 
-static const exec_opts exec_defaults = {.backend = "cpu",
-                                        .strategies = "data,model,owt,random:3",
+static const exec_opts exec_defaults = {.strategies = "data,model,owt,random:3",
                                         .iters = 5,
                                         .warmup = 1,
                                         .reps = 5,
                                         .lr = 0.01};
 
+/* An unknown or compiled-out backend is bad input, like an unknown model. */
+static int parse_backend(const cli_command *cmd, const cli_opt *opt, const char *arg, void *dst)
+{
+    (void)cmd;
+    (void)opt;
+    soap_error err;
+    soap_error_clear(&err);
+    const soap_backend_ops *b = soap_backend_find(arg, &err);
+    if (!b)
+        return cli_fail(&err);
+    *(const soap_backend_ops **)dst = b;
+    return 0;
+}
+
 #define OWN(member) .field = offsetof(exec_opts, member)
 static const cli_opt backend_opt = {
-    .name = "backend", .kind = CLI_STRING, OWN(backend), .value = "cpu|cuda",
-    .help = "executor backend (default cpu)"};
+    .name = "backend", .kind = CLI_CUSTOM, OWN(backend), .parse = parse_backend,
+    .value = "cpu|cuda", .help = "executor backend (default cpu)"};
 static const cli_opt iters_opt = {
     .name = "iters", .kind = CLI_INT, OWN(iters), .lo = 1, .hi = 100000, .value = "N",
     .help = "timed iterations; the median is reported (default 5)"};
@@ -63,13 +76,11 @@ static const cli_opt csv_opt = {
     .help = "write the table as CSV with '#' provenance lines"};
 #undef OWN
 
-static const soap_backend_ops *backend_of(const char *name)
+/* The backend of --backend; cpu, always built, by default. */
+static const soap_backend_ops *backend_of(const exec_opts *xo)
 {
-    soap_error err;
-    soap_error_clear(&err);
-    const soap_backend_ops *b = soap_backend_find(name, &err);
-    if (!b)
-        cli_fail(&err);
+    const soap_backend_ops *b = xo->backend ? xo->backend : soap_backend_find("cpu", NULL);
+    SOAP_ASSERT(b != NULL);
     return b;
 }
 
@@ -99,9 +110,7 @@ static soap_status measure(const soap_backend_ops *b, const soap_graph *g,
 static int run_run(const cli_options *o, const cli_inputs *in, void *own)
 {
     const exec_opts *xo = own;
-    const soap_backend_ops *b = backend_of(xo->backend);
-    if (!b)
-        return CLI_EXIT_INPUT;
+    const soap_backend_ops *b = backend_of(xo);
     const soap_graph *g = in->g;
     const soap_machine *m = in->m;
     soap_error err;
@@ -184,9 +193,7 @@ static int run_profile(const cli_options *o, const cli_inputs *in, void *own)
 {
     const exec_opts *xo = own;
     soap_profile_options po = {.seed = o->seed, .reps = xo->reps, .warmup = xo->warmup};
-    const soap_backend_ops *b = backend_of(xo->backend);
-    if (!b)
-        return CLI_EXIT_INPUT;
+    const soap_backend_ops *b = backend_of(xo);
     const soap_graph *g = in->g;
     const soap_machine *m = in->m;
     char dflt[256];
@@ -239,9 +246,7 @@ const cli_command cli_cmd_profile = {
 static int run_validate(const cli_options *o, const cli_inputs *in, void *own)
 {
     const exec_opts *xo = own;
-    const soap_backend_ops *b = backend_of(xo->backend);
-    if (!b)
-        return CLI_EXIT_INPUT;
+    const soap_backend_ops *b = backend_of(xo);
     const soap_graph *g = in->g;
     const soap_machine *m = in->m;
     soap_strategy_list l;
