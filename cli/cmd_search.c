@@ -286,7 +286,7 @@ static void print_text(const report *rp)
     printf("proposals:           %ld in %.3g s (%.0f/s), %.1f%% accepted\n", r->proposals,
            r->elapsed_s, rate(r->proposals, r->elapsed_s),
            r->proposals ? 100.0 * (double)r->accepted / (double)r->proposals : 0.0);
-    printf("found by:            %s\n", r->origin);
+    printf("found by:            %s\n", cli_name(r->origin));
     if (r->exhausted && (!strcmp(rp->algo, "exhaustive") || !strcmp(rp->algo, "greedy")))
         printf("                     %s\n", !strcmp(rp->algo, "greedy")
                                                 ? "every chain ended at a local optimum"
@@ -297,9 +297,9 @@ static void print_text(const report *rp)
         printf(" (%ld improvements refused for memory)", r->over_capacity);
     printf("\n");
     if (rp->out)
-        printf("best strategy:       written to %s\n", rp->out);
+        printf("best strategy:       written to %s\n", cli_name(rp->out));
     if (rp->log)
-        printf("convergence log:     written to %s\n", rp->log);
+        printf("convergence log:     written to %s\n", cli_name(rp->log));
 }
 
 static void print_json(const report *rp)

@@ -72,7 +72,9 @@ for a in mcmc random greedy anneal optcnn; do
     rc_is 0
     py "$JSON_CHECK" "$a report" "$a"
 done
-run search "${BASE[@]}" --algo exhaustive --dims S --init data --json
+# A budget far above the seconds it needs, so that a loaded machine (sanitizers)
+# still covers the whole space.
+run search "${BASE[@]}" --algo exhaustive --dims S --init data --budget 300s --json
 rc_is 0
 py "$JSON_CHECK" "exhaustive report" exhaustive
 py 'import json,sys; r=json.load(sys.stdin); assert r["exhausted"] and r["best_time_s"] < r["data_time_s"], r' \
