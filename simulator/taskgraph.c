@@ -14,9 +14,10 @@
  *    for an INPUT producer).
  *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
  *    an update task after the bwd tasks that compute the shard's gradient on
- *    that device (soap_decomp_grads says which, per replica); ps: each other replica sends its gradient to the first
- *    device, an update there, the updated shard goes back (a replica's part
- *    starts after its last bwd task computing that gradient); allreduce: a
+ *    that device (soap_decomp_grads says which, per replica); ps: each other
+ *    replica sends its gradient to the first device, an update there, the
+ *    updated shard goes back (a replica's part starts after its last bwd
+ *    task computing that gradient); allreduce: a
  *    ring over the replicas in ascending order, one collective that starts
  *    when every replica's gradient is ready (a zero-duration join): each
  *    ring edge moves 2(k-1) chunks of bytes/k, streamed through its route's
