@@ -17,12 +17,11 @@
  *    that device (soap_decomp_grads says which, per replica); ps: each other
  *    replica sends its gradient to the first device, an update there, the
  *    updated shard goes back (a replica's part starts after its last bwd
- *    task computing that gradient); allreduce: a
- *    ring over the replicas in ascending order, one collective that starts
- *    when every replica's gradient is ready (a zero-duration join): each
- *    ring edge moves 2(k-1) chunks of bytes/k, streamed through its route's
- *    hops (one task per hop, see build_shard), then a join and an update per
- *    replica. With no_overlap, sync waits for the barrier that follows every
+ *    task computing that gradient); allreduce: a ring over the replicas in
+ *    ascending order, one collective that starts when every replica's
+ *    gradient is ready (a zero-duration join): each ring edge moves 2(k-1)
+ *    chunks of bytes/k, streamed through its route's hops (one task per hop,
+ *    see build_shard), then a join and an update per replica. With no_overlap, sync waits for the barrier that follows every
  *    bwd task instead.
  *    Update: 3 x shard bytes / memory bandwidth + launch overhead (read the
  *    weight and its gradient, write the weight).
