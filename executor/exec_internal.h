@@ -5,7 +5,8 @@
  * each with its output block y and output gradient dy on its device, and per
  * input the block the task reads (the region soap_op_input_region names)
  * and its gradient. The pieces of each input come from soap_decomp_edge,
- * the decomposition the simulator uses: a piece from a producer task on the
+ * the decomposition the simulator uses too (soap_strategies.h): a piece
+ * from a producer task on the
  * same device that covers the whole need is read in place (alias: no copy,
  * as the simulator has no transfer there); otherwise the consumer's thread
  * gathers the pieces into its own block, and in the backward pass the
@@ -16,10 +17,13 @@
  * Weights: every device keeps one replica block per weight it uses, over
  * the bounding box of the regions its tasks need, and a gradient block of
  * the same box. The shards of soap_decomp_shards say which devices hold
- * which part: after every backward task contributing to a shard is done,
- * each replica sums the gradients of all replicas in ascending device order
- * (the same sum everywhere, so replicas stay equal) and applies SGD to its
- * own copy.
+ * which part: after every backward task producing part of a shard's
+ * gradient (soap_decomp_grads, on any replica) is done, each replica sums
+ * the gradients of all replicas in ascending device order (the same sum
+ * everywhere, so replicas stay equal) into a buffer of the shard's size and
+ * applies SGD to its own copy. So a device's weight memory is 2 x the boxes
+ * plus a buffer per replicated shard it holds; the simulator counts 2 x the
+ * shards it holds (tests/executor/test_weight_memory.c pins both).
  *
  * Jobs: a forward job per op task, a backward job per op task of a non-INPUT
  * op, an update job per (shard, replica). Each device runs its jobs in one
@@ -34,7 +38,7 @@
 #include <stdatomic.h>
 
 #include "soap_exec.h"
-#include "soap_sim.h"
+#include "soap_strategies.h"
 
 /* One input of an op task: where it reads and what it gathers. */
 typedef struct xpiece {
@@ -90,6 +94,8 @@ typedef struct xdevice {
     int njobs;
     int *jobs;               /* in execution order, owned */
     double bytes;            /* allocated */
+    double weight_bytes;     /* of which weight replicas, their gradients and
+                                the shards' sum buffers */
     int nzero;
     soap_block *zero;        /* blocks cleared at each iteration's start */
 } xdevice;
@@ -128,7 +134,12 @@ struct soap_exec {
 /* plan.c */
 void soap_exec_plan(soap_exec *x, unsigned long seed);
 void soap_exec_plan_free(soap_exec *x);
-/* A block over r allocated on dev (counted), zeroed. */
+/* A zeroed block over r on device dev of backend b (context ctx); its
+ * bytes are added to *counted (may be NULL). Every block of the plan and of
+ * the profiler is made here; free with b->free(ctx, dev, block.data). */
+soap_block soap_exec_block_alloc(const soap_backend_ops *b, void *ctx, int dev,
+                                 const soap_region *r, double *counted);
+/* The same for the plan of x, counted in x->dev[dev].bytes. */
 soap_block soap_exec_alloc_block(soap_exec *x, int dev, const soap_region *r);
 
 #endif

@@ -1,7 +1,9 @@
 /* plan.c: builds the runner's plan of a strategy (exec_internal.h): op
- * tasks and their blocks from the simulator's task decomposition
- * (soap_decomp_edge for the data each task reads, soap_decomp_shards for the
- * replicated weight shards), the jobs and their dependencies, each device's
+ * tasks and their blocks from the task decomposition the simulator uses too
+ * (soap_strategies.h: soap_decomp_edge for the data each task reads,
+ * soap_decomp_shards for the replicated weight shards, soap_decomp_grads
+ * for the backward tasks each shard's update waits for), the jobs and their
+ * dependencies, each device's
  * job order, and the deterministic initial values: weights, input data and
  * labels, all drawn from the seed with GSL's RNG.
  *
@@ -24,14 +26,30 @@
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-soap_block soap_exec_alloc_block(soap_exec *x, int dev, const soap_region *r)
+soap_block soap_exec_block_alloc(const soap_backend_ops *b, void *ctx, int dev,
+                                 const soap_region *r, double *counted)
 {
-    soap_block b;
-    b.region = *r;
+    soap_block blk;
+    blk.region = *r;
     int64_t n = soap_region_volume(r);
     size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
-    b.data = x->b->alloc(x->ctx, dev, bytes);
-    x->dev[dev].bytes += (double)bytes;
+    blk.data = b->alloc(ctx, dev, bytes);
+    if (counted)
+        *counted += (double)bytes;
+    return blk;
+}
+
+soap_block soap_exec_alloc_block(soap_exec *x, int dev, const soap_region *r)
+{
+    return soap_exec_block_alloc(x->b, x->ctx, dev, r, &x->dev[dev].bytes);
+}
+
+/* A block of weight memory (counted in weight_bytes too). */
+static soap_block weight_block(soap_exec *x, int dev, const soap_region *r)
+{
+    double before = x->dev[dev].bytes;
+    soap_block b = soap_exec_alloc_block(x, dev, r);
+    x->dev[dev].weight_bytes += x->dev[dev].bytes - before;
     return b;
 }
 
@@ -236,19 +254,14 @@ static void plan_tasks(soap_exec *x, unsigned long seed)
 static void plan_inputs(soap_exec *x, deps *dd)
 {
     const soap_graph *g = x->g;
-    soap_xfer *xf = NULL;
-    int cap = 0;
+    soap_xfer_vec xv = {0};
     for (int op = 0; op < g->nops; op++) {
         const soap_op *o = &g->ops[op];
         for (int i = 0; i < o->ninputs; i++) {
             int p = o->inputs[i];
             const soap_config *pc = &x->s->configs[p], *cc = &x->s->configs[op];
-            int n = soap_decomp_edge(g, op, i, pc, cc, xf, cap);
-            if (n > cap) {
-                cap = n;
-                xf = soap_xrealloc(xf, (size_t)cap * sizeof *xf);
-                n = soap_decomp_edge(g, op, i, pc, cc, xf, cap);
-            }
+            int n = soap_decomp_edge(g, op, i, pc, cc, &xv);
+            const soap_xfer *xf = xv.data;
             int grad = g->ops[p].kind != SOAP_OP_INPUT;
             /* xf is ordered by dst_task: one run per consumer task. */
             for (int a = 0; a < n;) {
@@ -292,7 +305,7 @@ static void plan_inputs(soap_exec *x, deps *dd)
             }
         }
     }
-    free(xf);
+    soap_xfer_vec_free(&xv);
 }
 
 /* Every device's replica and gradient blocks of every weight it uses; the
@@ -326,8 +339,8 @@ static void plan_weights(soap_exec *x, unsigned long seed)
             const soap_region *r = &box[d * nw + w];
             if (soap_region_empty(r))
                 continue;
-            x->wrep[d * nw + w] = soap_exec_alloc_block(x, d, r);
-            x->grep[d * nw + w] = soap_exec_alloc_block(x, d, r);
+            x->wrep[d * nw + w] = weight_block(x, d, r);
+            x->grep[d * nw + w] = weight_block(x, d, r);
             x->b->upload(x->ctx, d, &x->wrep[d * nw + w], &host, r);
             zero_later(x, d, &x->grep[d * nw + w]);
         }
@@ -343,67 +356,45 @@ static void plan_weights(soap_exec *x, unsigned long seed)
     }
 }
 
-/* The backward jobs of every task of every user of weight w whose weight
- * region meets r, into *list (grown); returns the count. */
-static int contributors(const soap_exec *x, int w, const soap_region *r, int **list, int *cap)
-{
-    const soap_graph *g = x->g;
-    int n = 0;
-    for (int op = 0; op < g->nops; op++) {
-        const soap_op *o = &g->ops[op];
-        for (int k = 0; k < o->nweights; k++) {
-            if (o->weights[k] != w)
-                continue;
-            for (int t = x->task_base[op]; t < x->task_base[op + 1]; t++) {
-                soap_region wr = soap_op_weight_region(g, op, k, &x->tasks[t].out), tmp;
-                if (!soap_region_intersect(&wr, r, &tmp))
-                    continue;
-                if (n == *cap) {
-                    *cap = *cap ? 2 * *cap : 64;
-                    *list = soap_xrealloc(*list, (size_t)*cap * sizeof **list);
-                }
-                (*list)[n++] = x->bwd_job[t];
-            }
-        }
-    }
-    return n;
-}
-
-/* An update job per (shard, replica), after every backward task whose
- * weight region meets the shard (on any replica: the sum reads them all). */
+/* An update job per (shard, replica), after every backward task producing
+ * part of the shard's gradient (on any replica: the sum reads them all). */
 static void plan_updates(soap_exec *x, deps *dd)
 {
     const soap_graph *g = x->g;
-    soap_shard *sh = NULL;
-    int cap = 0, *contrib = NULL, ccap = 0;
+    soap_shard_vec sv = {0};
+    soap_grad_vec gv = {0};
     for (int pass = 0; pass < 2; pass++) {
         int nu = 0;
         for (int w = 0; w < g->nweights; w++) {
-            int n = soap_decomp_shards(g, x->s, w, sh, cap);
-            if (n > cap) {
-                cap = n;
-                sh = soap_xrealloc(sh, (size_t)cap * sizeof *sh);
-                n = soap_decomp_shards(g, x->s, w, sh, cap);
-            }
-            for (int s = 0; s < n; s++) {
-                if (pass == 0) {
+            int n = soap_decomp_shards(g, x->s, w, &sv);
+            const soap_shard *sh = sv.data;
+            if (pass == 0) {
+                for (int s = 0; s < n; s++)
                     nu += sh[s].ndevices;
-                    continue;
-                }
-                int nc = contributors(x, w, &sh[s].region, &contrib, &ccap);
-                for (int j = 0; j < sh[s].ndevices; j++, nu++) {
+                continue;
+            }
+            int ng = soap_decomp_grads(g, x->s, sh, n, &gv);
+            int j0 = 0; /* the shard's run in gv (ordered by shard) */
+            for (int s = 0; s < n; s++) {
+                int j1 = j0;
+                while (j1 < ng && gv.data[j1].shard == s)
+                    j1++;
+                for (int r = 0; r < sh[s].ndevices; r++, nu++) {
                     xupdate *u = &x->updates[nu];
                     u->weight = w;
-                    u->dev = sh[s].devices[j];
+                    u->dev = sh[s].devices[r];
                     u->r = sh[s].region;
                     u->nsrc = sh[s].ndevices;
                     memcpy(u->src, sh[s].devices, (size_t)u->nsrc * sizeof u->src[0]);
                     if (u->nsrc > 1)
-                        u->scratch = soap_exec_alloc_block(x, u->dev, &u->r);
+                        u->scratch = weight_block(x, u->dev, &u->r);
                     int job = x->njobs - x->nupdates + nu;
-                    for (int c = 0; c < nc; c++)
-                        dep_add(dd, contrib[c], job);
+                    for (int j = j0; j < j1; j++) {
+                        const soap_grad_task *gt = &gv.data[j];
+                        dep_add(dd, x->bwd_job[x->task_base[gt->op] + gt->task], job);
+                    }
                 }
+                j0 = j1;
             }
         }
         if (pass == 0) {
@@ -413,8 +404,8 @@ static void plan_updates(soap_exec *x, deps *dd)
             x->jobs = soap_xrealloc(x->jobs, (size_t)x->njobs * sizeof *x->jobs);
         }
     }
-    free(sh);
-    free(contrib);
+    soap_shard_vec_free(&sv);
+    soap_grad_vec_free(&gv);
 }
 
 /* Jobs of the op tasks (updates are appended by plan_updates). */

@@ -137,10 +137,25 @@ static void collect(entries *es, const soap_graph *g, int ndevices)
     }
 }
 
-/* A block over r on device 0 holding values of the kind the op reads. */
-static soap_block filled(soap_exec *x, const soap_region *r, gsl_rng *rng, int64_t ids)
+/* What a measurement runs on: device 0 of a backend's context. No runner
+ * is involved: blocks come from soap_exec_block_alloc and the kernels are
+ * called through the backend directly. */
+typedef struct bench {
+    const soap_backend_ops *b;
+    void *ctx;
+    const soap_graph *g;
+} bench;
+
+/* A zeroed block over r on device 0. */
+static soap_block block0(const bench *x, const soap_region *r)
 {
-    soap_block b = soap_exec_alloc_block(x, 0, r);
+    return soap_exec_block_alloc(x->b, x->ctx, 0, r, NULL);
+}
+
+/* A block over r on device 0 holding values of the kind the op reads. */
+static soap_block filled(const bench *x, const soap_region *r, gsl_rng *rng, int64_t ids)
+{
+    soap_block b = block0(x, r);
     int64_t n = soap_region_volume(r);
     float *host = soap_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *host);
     for (int64_t i = 0; i < n; i++)
@@ -163,7 +178,7 @@ static int64_t ids_of(const soap_graph *g, int op, int i)
 }
 
 /* Forward and backward median times of one entry. */
-static soap_status measure(soap_exec *x, const entry *e, const soap_profile_options *opt,
+static soap_status measure(const bench *x, const entry *e, const soap_profile_options *opt,
                            gsl_rng *rng, soap_task_cost *cost, soap_error *err)
 {
     const soap_graph *g = x->g;
@@ -186,16 +201,16 @@ static soap_status measure(soap_exec *x, const entry *e, const soap_profile_opti
         int64_t ids = ids_of(g, e->op, i);
         in[i] = filled(x, &need, rng, ids);
         if (!ids && g->ops[o->inputs[i]].kind != SOAP_OP_INPUT)
-            din[i] = soap_exec_alloc_block(x, 0, &need);
+            din[i] = block0(x, &need);
     }
     for (int k = 0; k < o->nweights; k++) {
         soap_region r = soap_op_weight_region(g, e->op, k, &out);
         if (soap_region_empty(&r))
             continue;
         w[k] = filled(x, &r, rng, 0);
-        dw[k] = soap_exec_alloc_block(x, 0, &r);
+        dw[k] = block0(x, &r);
     }
-    soap_block y = soap_exec_alloc_block(x, 0, &out);
+    soap_block y = block0(x, &out);
     soap_block dy = filled(x, &out, rng, 0);
     soap_block labels = {NULL, out};
     if (o->kind == SOAP_OP_SOFTMAX_CE) {
@@ -268,14 +283,7 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
     void *ctx = b->create(m, err);
     if (!ctx)
         return err ? err->code : SOAP_ERR_INVALID;
-    /* A bare executor: the device bookkeeping the block helpers use. */
-    soap_exec x;
-    memset(&x, 0, sizeof x);
-    x.b = b;
-    x.ctx = ctx;
-    x.g = g;
-    x.m = m;
-    x.dev = soap_xcalloc((size_t)m->ndevices, sizeof *x.dev);
+    bench x = {.b = b, .ctx = ctx, .g = g};
 
     entries es = {0, 0, NULL, NULL};
     collect(&es, g, m->ndevices);
@@ -312,7 +320,6 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
         *entries_out = es.n;
     gsl_rng_free(rng);
     entries_free(&es);
-    free(x.dev);
     b->destroy(ctx);
     return st;
 }

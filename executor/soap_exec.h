@@ -8,10 +8,12 @@
  * profiler that writes cost tables, and Kendall's rank correlation used to
  * compare simulated and measured orderings.
  *
- * The runner derives which task computes which region and which transfers
- * and weight shards a strategy needs from the simulator's task decomposition
- * (soap_decomp_edge, soap_decomp_shards in soap_sim.h): the same function
- * for both, so simulated and measured runs do the same work.
+ * The runner derives which task computes which region, which transfers and
+ * weight shards a strategy needs and which backward tasks each shard's
+ * update waits for from the task decomposition (soap_decomp_edge,
+ * soap_decomp_shards, soap_decomp_grads in soap_strategies.h), the layer the
+ * simulator builds on too: the same functions for both, so simulated and
+ * measured runs do the same work. The executor does not use the simulator.
  *
  * Units: seconds, bytes.
  */

@@ -114,11 +114,11 @@ static double node_cost(const soap_search_problem *p, int op, const soap_config 
 }
 
 static double edge_cost(const soap_search_problem *p, int op, int in, const soap_config *cp,
-                        const soap_config *cc, soap_xfer *buf, int cap)
+                        const soap_config *cc, soap_xfer_vec *xv)
 {
     const soap_machine *m = p->m;
-    int n = soap_decomp_edge(p->g, op, in, cp, cc, buf, cap);
-    SOAP_ASSERT(n <= cap);
+    int n = soap_decomp_edge(p->g, op, in, cp, cc, xv);
+    const soap_xfer *buf = xv->data;
     double per[SOAP_MAX_TASKS] = {0};
     for (int k = 0; k < n; k++) {
         int src = cp->device[buf[k].src_task], dst = cc->device[buf[k].dst_task];
@@ -310,8 +310,7 @@ static soap_status run_optcnn(const soap_search_problem *p, const soap_search_op
             evals++;
         }
     }
-    int xcap = SOAP_MAX_TASKS * SOAP_MAX_TASKS;
-    soap_xfer *buf = soap_xmalloc((size_t)xcap * sizeof *buf);
+    soap_xfer_vec xv = {0};
     for (int op = 0; op < g->nops; op++)
         for (int i = 0; i < g->ops[op].ninputs; i++) {
             int u = g->ops[op].inputs[i];
@@ -323,13 +322,13 @@ static soap_status run_optcnn(const soap_search_problem *p, const soap_search_op
                 for (int b = 0; b < nv; b++) {
                     soap_config cv;
                     cand(&d, op, b, &cv);
-                    cost[(long)a * nv + b] = edge_cost(p, op, i, &cu, &cv, buf, xcap);
+                    cost[(long)a * nv + b] = edge_cost(p, op, i, &cu, &cv, &xv);
                     evals++;
                 }
             }
             add_edge(&d, u, op, cost);
         }
-    free(buf);
+    soap_xfer_vec_free(&xv);
     while (merge_parallel(&d) || eliminate_one(&d))
         ;
     /* What is left: one node (series-parallel), or a core to descend on. */

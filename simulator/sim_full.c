@@ -139,34 +139,11 @@ soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c
         }
     free(fill);
 
-    /* Users of each weight. */
     int nw = g->nweights;
-    sim->wuser_start = soap_xcalloc((size_t)nw + 1, sizeof(int));
-    int nuse = 0;
-    for (int op = 0; op < nops; op++)
-        for (int k = 0; k < g->ops[op].nweights; k++) {
-            sim->wuser_start[g->ops[op].weights[k] + 1]++;
-            nuse++;
-        }
-    for (int w = 0; w < nw; w++)
-        sim->wuser_start[w + 1] += sim->wuser_start[w];
-    sim->wuser = soap_xmalloc((size_t)(nuse ? nuse : 1) * sizeof(int));
-    fill = soap_xcalloc((size_t)nw + 1, sizeof(int));
-    for (int op = 0; op < nops; op++)
-        for (int k = 0; k < g->ops[op].nweights; k++) {
-            int w = g->ops[op].weights[k];
-            sim->wuser[sim->wuser_start[w] + fill[w]++] = op * SOAP_MAX_WEIGHTS + k;
-        }
-    free(fill);
-
     sim->ngroups = nops + sim->nedges + nw + 1;
     sim->group_head = soap_xmalloc((size_t)sim->ngroups * sizeof(int));
     sim->fwd_id = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->fwd_id);
     sim->bwd_id = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->bwd_id);
-    sim->dev_index = soap_xmalloc((size_t)m->ndevices * sizeof(int));
-    for (int d = 0; d < m->ndevices; d++)
-        sim->dev_index[d] = -1;
-    sim->dep_start = soap_xmalloc((SOAP_MAX_REPLICAS + 1) * sizeof(int));
     sim_pools_init(sim);
     sim_graph_clear(sim);
     return sim;
@@ -190,19 +167,12 @@ void soap_sim_free(soap_sim *sim)
     free(sim->edge_op);
     free(sim->cons_start);
     free(sim->cons);
-    free(sim->wuser_start);
-    free(sim->wuser);
     free(sim->group_head);
     free(sim->fwd_id);
     free(sim->bwd_id);
-    free(sim->dev_index);
-    free(sim->dep_start);
-    free(sim->dep_list);
-    free(sim->xfers);
-    free(sim->shards);
-    free(sim->wregions);
-    free(sim->wreg_task);
-    free(sim->wreg_dev);
+    soap_xfer_vec_free(&sim->xfers);
+    soap_shard_vec_free(&sim->shards);
+    soap_grad_vec_free(&sim->grads);
     sim_ivec_free(&sim->created);
     sim_ivec_free(&sim->dead);
     sim_ivec_free(&sim->changed);

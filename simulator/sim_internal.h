@@ -171,7 +171,6 @@ struct soap_sim {
     int *edge_base;            /* per op: index of its first input edge */
     int *edge_op;              /* per edge: the consumer op */
     int *cons_start, *cons;    /* per op: the edge ids that consume it */
-    int *wuser_start, *wuser;  /* per weight: users as op * SOAP_MAX_WEIGHTS + widx */
     int ngroups;               /* nops + nedges + nweights + 1 */
     int *group_head;
     int (*fwd_id)[SOAP_MAX_TASKS]; /* per op, per task: compute task ids */
@@ -202,18 +201,11 @@ struct soap_sim {
     double iteration_s;
 
     /* scratch, grown on demand */
-    soap_xfer *xfers;
-    int xfer_cap;
-    soap_shard *shards;
-    int shard_cap;
-    soap_region *wregions;     /* weight regions of the users' tasks */
-    int *wreg_task;            /* their bwd task ids */
-    int *wreg_dev;
-    int wreg_cap;
-    int *dev_index;            /* per device: index in a shard's device list */
-    int *dep_start;            /* per replica index: counting-sort bounds */
-    int *dep_list;
-    int dep_cap;
+    soap_xfer_vec xfers;       /* one edge's transfers */
+    soap_shard_vec shards;     /* one weight's shards */
+    soap_grad_vec grads;       /* their producing bwd tasks */
+    int dep_start[SOAP_MAX_REPLICAS + 1]; /* one shard's replicas: their
+                                  runs in grads */
     sim_ivec created, dead, changed;
 
     /* The last delta, until the next one (or a full simulation) commits it:
@@ -292,6 +284,10 @@ double sim_event_loop(soap_sim *sim, double limit);
 void sim_simulate_all(soap_sim *sim);
 
 /* ---- sim_result.c ---- */
+/* Bytes of weights and weight gradients each device holds for the whole
+ * iteration (2 x the bytes of every shard it holds), into bytes[ndevices];
+ * the base of the peak memory figure. Uses sim->shards as scratch. */
+void sim_weight_bytes(soap_sim *sim, double *bytes);
 /* on_path[x] = 1 for the tasks of one critical path (sized task_used). */
 void sim_mark_critical(const soap_sim *sim, unsigned char *on_path);
 

@@ -16,7 +16,10 @@
  * (or bus): the sum of its transfers' times; lb = the largest.
  *
  * Memory per device (bytes): the weights and gradients of every shard it
- * holds (soap_decomp_shards: 2 x shard bytes, the whole iteration), plus a
+ * holds (sim_weight_bytes: 2 x shard bytes of soap_decomp_shards, the whole
+ * iteration; the executor's allocation differs as test_weight_memory.c
+ * pins: it adds a sum buffer per replicated shard, and keeps one box per
+ * weight and device, the hull of the shards the device holds), plus a
  * sweep over the timeline of
  *  - activations: a fwd task's output from its start to the end of its bwd
  *    task (an INPUT's data for the whole iteration);
@@ -74,29 +77,27 @@ static void push_event(mem_event **ev, int *n, int *cap, int dev, double t, doub
     (*n)++;
 }
 
-static void memory(const soap_sim *sim, double *peak)
+void sim_weight_bytes(soap_sim *sim, double *bytes)
 {
     const soap_graph *g = sim->g;
-    const soap_machine *m = sim->m;
-    int nd = m->ndevices;
-    double *base = soap_xcalloc((size_t)nd, sizeof *base);
-    /* Weights and their gradients. */
-    int cap = 64;
-    soap_shard *sh = soap_xmalloc((size_t)cap * sizeof *sh);
+    memset(bytes, 0, (size_t)sim->m->ndevices * sizeof *bytes);
     for (int w = 0; w < g->nweights; w++) {
-        int n = soap_decomp_shards(g, sim->strat, w, sh, cap);
-        if (n > cap) {
-            cap = n;
-            sh = soap_xrealloc(sh, (size_t)cap * sizeof *sh);
-            n = soap_decomp_shards(g, sim->strat, w, sh, cap);
-        }
+        int n = soap_decomp_shards(g, sim->strat, w, &sim->shards);
+        const soap_shard *sh = sim->shards.data;
         for (int s = 0; s < n; s++) {
             double b = 2.0 * (double)soap_region_volume(&sh[s].region) * SOAP_ELEM_BYTES;
             for (int k = 0; k < sh[s].ndevices; k++)
-                base[sh[s].devices[k]] += b;
+                bytes[sh[s].devices[k]] += b;
         }
     }
-    free(sh);
+}
+
+static void memory(soap_sim *sim, double *peak)
+{
+    const soap_machine *m = sim->m;
+    int nd = m->ndevices;
+    double *base = soap_xcalloc((size_t)nd, sizeof *base);
+    sim_weight_bytes(sim, base); /* weights and their gradients */
 
     mem_event *ev = NULL;
     int nev = 0, evcap = 0;

@@ -1,10 +1,10 @@
 /* soap_sim.h: the public interface of soap_sim, the execution simulator.
  *
- * Holds: the task decomposition shared with the executor (which task computes
- * which region, which transfers a strategy needs, which weight shards are
- * replicated), cost providers (measured table, analytic roofline) behind one
+ * Holds: cost providers (measured table, analytic roofline) behind one
  * interface with a cache, the simulator (task graph, full and delta
- * simulation), the results of one simulation, and trace / DOT export.
+ * simulation), the results of one simulation, and trace / DOT export. The
+ * task decomposition the task graph is built from is soap_decomp_* in
+ * soap_strategies.h, shared with the executor.
  *
  * Units: seconds, bytes, FLOP.
  */
@@ -17,43 +17,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ------------------------------------------------------------------ */
-/* Task decomposition (shared with the executor)                       */
-/* ------------------------------------------------------------------ */
-/* One piece of data that a consumer task needs from a producer task: the
- * intersection of the producer task's output region with the region of the
- * consumer's input that the consumer task needs, in the producer's output
- * coordinates. Forward data flows producer -> consumer; the gradient of the
- * same region flows back in the backward pass. */
-typedef struct soap_xfer {
-    int src_task;        /* task index in the producer's config */
-    int dst_task;        /* task index in the consumer's config */
-    soap_region region;  /* elements (producer output coordinates) */
-} soap_xfer;
-
-/* Every transfer along the edge (input `i` of op `op`), given the producer's
- * and the consumer's configs, in order (dst_task, then src_task). Returns the
- * count; fills at most `cap` (out may be NULL to count). */
-int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *producer,
-                     const soap_config *consumer, soap_xfer *out, int cap);
-
-/* A replicated piece of a weight: a region of weight `weight` whose gradient
- * is computed on more than one device and must be summed there. */
-#define SOAP_MAX_REPLICAS SOAP_MAX_TASKS
-typedef struct soap_shard {
-    int weight;                        /* id in graph->weights */
-    soap_region region;                /* elements of the weight */
-    int ndevices;                      /* devices holding a replica, >= 1 */
-    int16_t devices[SOAP_MAX_REPLICAS];/* ascending */
-} soap_shard;
-
-/* The shards of one weight under strategy s: the weight is cut along every
- * boundary of the tasks' weight regions (of every op using it), and cells
- * with the same device set are merged where they form a box. Returns the
- * count (cap/out as above). Shards held by one device need no sync. */
-int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
-                       soap_shard *out, int cap);
 
 /* ------------------------------------------------------------------ */
 /* Costs                                                               */

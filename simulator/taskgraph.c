@@ -14,14 +14,14 @@
  *    for an INPUT producer).
  *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
  *    an update task after the bwd tasks that compute the shard's gradient on
- *    that device; ps: each other replica sends its gradient to the first
- *    device, an update there, the updated shard goes back (a replica's part
- *    starts after its last bwd task computing that gradient); allreduce: a
- *    ring over the replicas in ascending order, one collective that starts
- *    when every replica's gradient is ready (a zero-duration join): each
- *    ring edge moves 2(k-1) chunks of bytes/k, streamed through its route's
- *    hops (one task per hop, see build_shard), then a join and an update per
- *    replica. With no_overlap, sync waits for the barrier that follows every
+ *    that device (soap_decomp_grads says which, per replica); ps: each other
+ *    replica sends its gradient to the first device, an update there, the
+ *    updated shard goes back (a replica's part starts after its last bwd
+ *    task computing that gradient); allreduce: a ring over the replicas in
+ *    ascending order, one collective that starts when every replica's
+ *    gradient is ready (a zero-duration join): each ring edge moves 2(k-1)
+ *    chunks of bytes/k, streamed through its route's hops (one task per hop,
+ *    see build_shard), then a join and an update per replica. With no_overlap, sync waits for the barrier that follows every
  *    bwd task instead.
  *    Update: 3 x shard bytes / memory bandwidth + launch overhead (read the
  *    weight and its gradient, write the weight).
@@ -445,16 +445,11 @@ void sim_build_edge(soap_sim *sim, int e)
     sim_edge_ends(sim, e, &c, &i);
     int p = g->ops[c].inputs[i];
     const soap_config *pc = &sim->strat->configs[p], *cc = &sim->strat->configs[c];
-    int n = soap_decomp_edge(g, c, i, pc, cc, sim->xfers, sim->xfer_cap);
-    if (n > sim->xfer_cap) {
-        sim->xfer_cap = n;
-        sim->xfers = soap_xrealloc(sim->xfers, (size_t)n * sizeof *sim->xfers);
-        n = soap_decomp_edge(g, c, i, pc, cc, sim->xfers, sim->xfer_cap);
-    }
+    int n = soap_decomp_edge(g, c, i, pc, cc, &sim->xfers);
     int group = sim_group_edge(sim, e);
     int grad = g->ops[p].kind != SOAP_OP_INPUT;
     for (int k = 0; k < n; k++) {
-        const soap_xfer *x = &sim->xfers[k];
+        const soap_xfer *x = &sim->xfers.data[k];
         int s = x->src_task, t = x->dst_task;
         SOAP_ASSERT(s >= 0 && s < pc->ntasks && t >= 0 && t < cc->ntasks);
         int ds = pc->device[s], dt = cc->device[t];
@@ -487,73 +482,21 @@ void sim_build_edge(soap_sim *sim, int e)
 /* Weight synchronisation                                              */
 /* ------------------------------------------------------------------ */
 
-/* The weight regions of every task of every user of weight w (with its bwd
- * task and device) into sim->wregions; returns the count. */
-static int user_regions(soap_sim *sim, int w)
+/* Bounds of each replica's run in sim->grads for shard si (entries from
+ * *next on, ordered by (shard, replica)): replica x's tasks are
+ * grads.data[dep_start[x] .. dep_start[x+1]). */
+static void shard_deps(soap_sim *sim, int si, int k, int *next)
 {
-    const soap_graph *g = sim->g;
-    int n = 0;
-    for (int u = sim->wuser_start[w]; u < sim->wuser_start[w + 1]; u++) {
-        int op = sim->wuser[u] / SOAP_MAX_WEIGHTS, widx = sim->wuser[u] % SOAP_MAX_WEIGHTS;
-        const soap_config *c = &sim->strat->configs[op];
-        for (int t = 0; t < c->ntasks; t++) {
-            if (n == sim->wreg_cap) {
-                sim->wreg_cap = sim->wreg_cap ? 2 * sim->wreg_cap : 256;
-                sim->wregions = soap_xrealloc(sim->wregions,
-                                              (size_t)sim->wreg_cap * sizeof *sim->wregions);
-                sim->wreg_task = soap_xrealloc(sim->wreg_task,
-                                               (size_t)sim->wreg_cap * sizeof *sim->wreg_task);
-                sim->wreg_dev = soap_xrealloc(sim->wreg_dev,
-                                              (size_t)sim->wreg_cap * sizeof *sim->wreg_dev);
-            }
-            soap_region tr = soap_config_task_region(g, op, c, t);
-            sim->wregions[n] = soap_op_weight_region(g, op, widx, &tr);
-            sim->wreg_task[n] = sim->bwd_id[op][t];
-            sim->wreg_dev[n] = c->device[t];
-            SOAP_ASSERT(sim->wreg_task[n] >= 0);
-            n++;
-        }
-    }
-    return n;
-}
-
-/* Fills dep_start/dep_list: for each replica x of shard sh, the bwd tasks on
- * its device whose weight region meets the shard (nreg from user_regions). */
-static void shard_deps(soap_sim *sim, const soap_shard *sh, int nreg)
-{
-    int k = sh->ndevices;
-    for (int x = 0; x < k; x++)
-        sim->dev_index[sh->devices[x]] = x;
-    if (nreg > sim->dep_cap) {
-        sim->dep_cap = nreg;
-        sim->dep_list = soap_xrealloc(sim->dep_list, (size_t)nreg * sizeof *sim->dep_list);
-    }
-    int count[SOAP_MAX_REPLICAS + 1];
-    memset(count, 0, sizeof count);
-    /* Two passes (count, then place) keep each replica's tasks in user
-     * order; the order only affects edge lists, never times. */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int j = 0; j < nreg; j++) {
-            int x = sim->dev_index[sim->wreg_dev[j]];
-            soap_region tmp;
-            if (x < 0 || !soap_region_intersect(&sim->wregions[j], &sh->region, &tmp))
-                continue;
-            if (pass == 0)
-                count[x + 1]++;
-            else
-                sim->dep_list[sim->dep_start[x] + count[x]++] = sim->wreg_task[j];
-        }
-        if (pass == 0) {
-            sim->dep_start[0] = 0;
-            for (int x = 0; x < k; x++)
-                sim->dep_start[x + 1] = sim->dep_start[x] + count[x + 1];
-            memset(count, 0, sizeof count);
-        }
-    }
+    const soap_grad_vec *gv = &sim->grads;
+    int j = *next;
     for (int x = 0; x < k; x++) {
-        SOAP_ASSERT(sim->dep_start[x + 1] > sim->dep_start[x]); /* a replica computes it */
-        sim->dev_index[sh->devices[x]] = -1;
+        sim->dep_start[x] = j;
+        while (j < gv->n && gv->data[j].shard == si && gv->data[j].replica == x)
+            j++;
+        SOAP_ASSERT(j > sim->dep_start[x]); /* a replica computes it */
     }
+    sim->dep_start[k] = j;
+    *next = j;
 }
 
 /* Makes `target` wait for replica x's gradient (or the barrier). */
@@ -563,8 +506,12 @@ static void wait_grad(soap_sim *sim, int x, int target)
         edge_add(sim, sim->barrier, target);
         return;
     }
-    for (int j = sim->dep_start[x]; j < sim->dep_start[x + 1]; j++)
-        edge_add(sim, sim->dep_list[j], target);
+    for (int j = sim->dep_start[x]; j < sim->dep_start[x + 1]; j++) {
+        const soap_grad_task *gt = &sim->grads.data[j];
+        int b = sim->bwd_id[gt->op][gt->task];
+        SOAP_ASSERT(b >= 0);
+        edge_add(sim, b, target);
+    }
 }
 
 static int update_task(soap_sim *sim, int group, uint64_t key, int w, int si, int dev,
@@ -670,19 +617,17 @@ static void build_shard(soap_sim *sim, int w, int si, const soap_shard *sh)
 
 void sim_build_sync(soap_sim *sim, int w)
 {
-    int n = soap_decomp_shards(sim->g, sim->strat, w, sim->shards, sim->shard_cap);
-    if (n > sim->shard_cap) {
-        sim->shard_cap = n;
-        sim->shards = soap_xrealloc(sim->shards, (size_t)n * sizeof *sim->shards);
-        n = soap_decomp_shards(sim->g, sim->strat, w, sim->shards, sim->shard_cap);
-    }
+    int n = soap_decomp_shards(sim->g, sim->strat, w, &sim->shards);
     SOAP_ASSERT(n < SIM_KEY_MAX_SHARDS);
-    int nreg = sim->barrier >= 0 ? 0 : user_regions(sim, w);
+    /* With the barrier, sync waits for it, not for the producing tasks. */
+    if (sim->barrier < 0)
+        soap_decomp_grads(sim->g, sim->strat, sim->shards.data, n, &sim->grads);
+    int next = 0;
     for (int si = 0; si < n; si++) {
-        const soap_shard *sh = &sim->shards[si];
+        const soap_shard *sh = &sim->shards.data[si];
         SOAP_ASSERT(sh->weight == w && sh->ndevices >= 1 && sh->ndevices <= SOAP_MAX_REPLICAS);
         if (sim->barrier < 0)
-            shard_deps(sim, sh, nreg);
+            shard_deps(sim, si, sh->ndevices, &next);
         build_shard(sim, w, si, sh);
     }
 }

@@ -4,7 +4,8 @@
  * dim and a device per task), strategies (one configuration per operator
  * plus the fingerprints of the model and machine they were made for), the
  * validity check, the configuration space of an operator, strategy files,
- * and the built-in strategies behind one registry.
+ * the task decomposition that the simulator and the executor share, and the
+ * built-in strategies behind one registry.
  */
 #ifndef SOAP_STRATEGIES_H
 #define SOAP_STRATEGIES_H
@@ -92,6 +93,88 @@ int soap_config_degrees(const soap_graph *g, int op, int max_tasks,
  * above, each task on a uniformly random device. */
 soap_config soap_config_random(const soap_graph *g, int op, int ndevices,
                                const soap_dims_mask *mask, gsl_rng *rng);
+
+/* ------------------------------------------------------------------ */
+/* Task decomposition (shared by the simulator and the executor)       */
+/* ------------------------------------------------------------------ */
+/* Which task computes which region is soap_config_task_region. From it
+ * follow, as pure functions of (graph, configs): the transfers along each
+ * edge, the replicated shards of each weight, and the backward tasks that
+ * produce each shard's gradient on each of its replicas. The simulator
+ * builds its task graph from them and the executor its plan, so simulated
+ * and measured runs do the same work (see strategies/decomp.c).
+ *
+ * Outputs are growable arrays that the caller keeps and passes to every
+ * call: a call replaces the contents (data[0..n)) and grows data (doubling)
+ * only when it needs more room, so once grown to the working size nothing
+ * is allocated for the output again. Start from a zeroed one ({0}); free it
+ * with its _free function (which leaves it zeroed, ready for reuse). */
+
+/* One piece of data that a consumer task needs from a producer task: the
+ * intersection of the producer task's output region with the region of the
+ * consumer's input that the consumer task needs, in the producer's output
+ * coordinates. Forward data flows producer -> consumer; the gradient of the
+ * same region flows back in the backward pass. */
+typedef struct soap_xfer {
+    int src_task;        /* task index in the producer's config */
+    int dst_task;        /* task index in the consumer's config */
+    soap_region region;  /* elements (producer output coordinates) */
+} soap_xfer;
+typedef struct soap_xfer_vec {
+    soap_xfer *data;     /* owned */
+    int n, cap;          /* entries, room */
+} soap_xfer_vec;
+void soap_xfer_vec_free(soap_xfer_vec *v);
+
+/* Every transfer along the edge (input `i` of op `op`), given the producer's
+ * and the consumer's configs, in order (dst_task, then src_task), into
+ * *out. Returns out->n. */
+int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *producer,
+                     const soap_config *consumer, soap_xfer_vec *out);
+
+/* A replicated piece of a weight: a region of weight `weight` whose gradient
+ * is computed on `ndevices` devices (summed there when more than one). */
+#define SOAP_MAX_REPLICAS SOAP_MAX_TASKS
+typedef struct soap_shard {
+    int weight;                        /* id in graph->weights */
+    soap_region region;                /* elements of the weight */
+    int ndevices;                      /* devices holding a replica, >= 1 */
+    int16_t devices[SOAP_MAX_REPLICAS];/* ascending */
+} soap_shard;
+typedef struct soap_shard_vec {
+    soap_shard *data;    /* owned */
+    int n, cap;
+} soap_shard_vec;
+void soap_shard_vec_free(soap_shard_vec *v);
+
+/* The shards of one weight under strategy s, into *out: the weight is cut
+ * along every boundary of the tasks' weight regions (of every op using it),
+ * and cells with the same device set are merged where they form a box.
+ * Returns out->n. Shards held by one device need no sync. */
+int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
+                       soap_shard_vec *out);
+
+/* A backward task that produces part of a shard's gradient. */
+typedef struct soap_grad_task {
+    int shard;    /* index into the shards given to soap_decomp_grads */
+    int replica;  /* index into that shard's devices[]: the task's device */
+    int op;       /* an op using the weight */
+    int task;     /* task index in op's config (its backward task) */
+} soap_grad_task;
+typedef struct soap_grad_vec {
+    soap_grad_task *data; /* owned */
+    int n, cap;
+} soap_grad_vec;
+void soap_grad_vec_free(soap_grad_vec *v);
+
+/* Which backward tasks produce the gradient of each of `shards[0..nshards)`
+ * (shards of one weight under s, from soap_decomp_shards): every task of
+ * every op using the weight whose weight region (soap_op_weight_region)
+ * meets the shard, once per (shard, op's weight slot holding it, task),
+ * into *out ordered by shard, then replica, then op, slot and task. Every
+ * replica of every shard has at least one. Returns out->n. */
+int soap_decomp_grads(const soap_graph *g, const soap_strategy *s, const soap_shard *shards,
+                      int nshards, soap_grad_vec *out);
 
 /* ------------------------------------------------------------------ */
 /* Built-in strategies                                                 */

@@ -1,8 +1,8 @@
-/* Test runner of soap_sim: the task decomposition, costs, hand-derived
+/* Test runner of soap_sim: costs, hand-derived
  * simulations, delta against full simulation, results, trace and DOT. */
 #include "test_main.h"
 
-#define SUITES(X) X(decomp) X(costs) X(sim_cases) X(sim_delta) X(sim_output)
+#define SUITES(X) X(costs) X(sim_cases) X(sim_delta) X(sim_output)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,

@@ -1,9 +1,10 @@
 /* Test runner of soap_strategies: configs, the configuration space, validity,
- * strategy files and the built-in strategies. */
+ * strategy files, the built-in strategies and the task decomposition. */
 #include "test_main.h"
 
-#define SUITES(X) X(config) X(strategy_check) X(strategy_json) X(builtin_strategies)     \
-    X(strategy_list)
+#define SUITES(X)                                                                     \
+    X(config) X(strategy_check) X(strategy_json) X(builtin_strategies) X(decomp)           \
+    X(decomp_grads) X(strategy_list)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,

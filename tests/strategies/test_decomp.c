@@ -1,69 +1,26 @@
-/* Tests of the task decomposition (suite "decomp"): transfers along edges
- * for hand cases (a convolution's halo between a 2x2 split and 2 row blocks,
- * a parameter-split linear fed by a sample-split input, concat offsets), the
- * transfers of random configs against a brute-force scan of every task pair
- * (and their volumes against the needed regions), weight shards for hand
- * cases (data parallel, parameter split, 2x2 sample x parameter, LSTM steps
- * sharing weights under different configs) and, for random strategies, every
- * weight element's shard against the set of devices that need it. Expected
- * values are derived by hand in the comments. */
+/* Tests of the task decomposition (suite "decomp", strategies/decomp.c):
+ * transfers along edges for hand cases (a convolution's halo between a 2x2
+ * split and 2 row blocks, a parameter-split linear fed by a sample-split
+ * input, concat offsets), the transfers of random configs against a
+ * brute-force scan of every task pair (and their volumes against the needed
+ * regions), weight shards for hand cases (data parallel, parameter split,
+ * 2x2 sample x parameter, LSTM steps sharing weights under different
+ * configs) and, for random strategies, every weight element's shard against
+ * the set of devices that need it; the growable outputs (reused without
+ * growing, replaced on every call). Expected values are derived by hand in
+ * the comments. The producing tasks of each shard's gradient are in
+ * test_decomp_grads.c. */
 #include <check.h>
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "soap_sim.h"
+#include "soap_strategies.h"
+#include "decomp_fixtures.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-/* An assertion for inner loops: Check records every passing ck_assert (a
- * write to its pipe), which the element-by-element checks would do a
- * million times; this calls Check only on failure. */
-#define expect(cond, ...)              \
-    do {                               \
-        if (!(cond))                   \
-            ck_abort_msg(__VA_ARGS__); \
-    } while (0)
-
-static int op_id(const soap_graph *g, const char *name)
-{
-    int id = soap_graph_find(g, name);
-    ck_assert_msg(id >= 0, "graph %s has no op '%s'", g->name, name);
-    return id;
-}
-
-/* A config of op from its degrees and the devices of its tasks (NULL:
- * 0, 1, 2, ...). */
-static soap_config cfg(const soap_graph *g, int op, const int *deg, const int *dev)
-{
-    soap_config c = soap_config_single(g, op, 0);
-    c.ntasks = 1;
-    for (int d = 0; d < c.ndims; d++) {
-        c.degree[d] = deg[d];
-        c.ntasks *= deg[d];
-    }
-    ck_assert_int_le(c.ntasks, SOAP_MAX_TASKS);
-    for (int t = 0; t < c.ntasks; t++)
-        c.device[t] = (int16_t)(dev ? dev[t] : t);
-    return c;
-}
-#define DEG(...) ((const int[]){__VA_ARGS__})
-
-/* REG(nd, lo0, hi0, lo1, hi1, ...) */
-static soap_region reg_pairs(int nd, const int64_t *v)
-{
-    soap_region r;
-    memset(&r, 0, sizeof r);
-    r.ndims = nd;
-    for (int d = 0; d < nd; d++) {
-        r.lo[d] = v[2 * d];
-        r.hi[d] = v[2 * d + 1];
-    }
-    return r;
-}
-#define REG(nd, ...) reg_pairs(nd, (const int64_t[]){__VA_ARGS__})
-
 static void check_xfer(const soap_xfer *x, int src, int dst, soap_region want, int k)
 {
     char gb[128], wb[128];
@@ -94,10 +51,12 @@ START_TEST(conv_halo)
     int c = soap_add_conv2d(g, "c", x, 4, 3, 3, 1, 1, 1, 1, 0);
     soap_config prod = cfg(g, x, DEG(1, 1, 2, 1), NULL);
     soap_config cons = cfg(g, c, DEG(1, 1, 2, 2), NULL);
-    soap_xfer xf[16];
-    int n = soap_decomp_edge(g, c, 0, &prod, &cons, xf, 16);
+    soap_xfer_vec v = {0};
+    int n = soap_decomp_edge(g, c, 0, &prod, &cons, &v);
     ck_assert_int_eq(n, 8);
-    ck_assert_int_eq(soap_decomp_edge(g, c, 0, &prod, &cons, NULL, 0), 8);
+    ck_assert_int_eq(v.n, 8);
+    ck_assert_int_ge(v.cap, 8);
+    const soap_xfer *xf = v.data;
     check_xfer(&xf[0], 0, 0, REG(4, 0, 2, 0, 4, 0, 4, 0, 5), 0);
     check_xfer(&xf[1], 1, 0, REG(4, 0, 2, 0, 4, 4, 5, 0, 5), 1);
     check_xfer(&xf[2], 0, 1, REG(4, 0, 2, 0, 4, 0, 4, 3, 8), 2);
@@ -106,13 +65,25 @@ START_TEST(conv_halo)
     check_xfer(&xf[5], 1, 2, REG(4, 0, 2, 0, 4, 4, 8, 0, 5), 5);
     check_xfer(&xf[6], 0, 3, REG(4, 0, 2, 0, 4, 3, 4, 3, 8), 6);
     check_xfer(&xf[7], 1, 3, REG(4, 0, 2, 0, 4, 4, 8, 3, 8), 7);
-    /* cap smaller than the count: the count is still the total and only
-     * the first ones are written. */
-    soap_xfer few[3];
-    memset(few, 0x5a, sizeof few);
-    few[2].src_task = -7;
-    ck_assert_int_eq(soap_decomp_edge(g, c, 0, &prod, &cons, few, 2), 8);
-    check_xfer(&few[1], 1, 0, REG(4, 0, 2, 0, 4, 4, 5, 0, 5), 1);
+    /* Called again, the grown output is reused as it is: the same array,
+     * the same room, the contents replaced. */
+    soap_xfer *data = v.data;
+    int cap = v.cap;
+    v.data[0].src_task = -7;
+    ck_assert_int_eq(soap_decomp_edge(g, c, 0, &prod, &cons, &v), 8);
+    ck_assert_ptr_eq(v.data, data);
+    ck_assert_int_eq(v.cap, cap);
+    check_xfer(&v.data[0], 0, 0, REG(4, 0, 2, 0, 4, 0, 4, 0, 5), 0);
+    /* A smaller result replaces n (one task each side: one transfer). */
+    soap_config one_p = cfg(g, x, DEG(1, 1, 1, 1), NULL);
+    soap_config one_c = cfg(g, c, DEG(1, 1, 1, 1), NULL);
+    ck_assert_int_eq(soap_decomp_edge(g, c, 0, &one_p, &one_c, &v), 1);
+    ck_assert_int_eq(v.n, 1);
+    ck_assert_ptr_eq(v.data, data);
+    check_xfer(&v.data[0], 0, 0, REG(4, 0, 2, 0, 4, 0, 8, 0, 8), 0);
+    soap_xfer_vec_free(&v);
+    ck_assert_ptr_null(v.data);
+    ck_assert_int_eq(v.n + v.cap, 0);
     soap_graph_free(g);
 }
 END_TEST
@@ -128,24 +99,25 @@ START_TEST(linear_param_from_sample)
     int fc = soap_add_linear(g, "fc", x, 6, 1, -1);
     soap_config prod = cfg(g, x, DEG(2, 1), NULL);
     soap_config cons = cfg(g, fc, DEG(1, 3), NULL);
-    soap_xfer xf[8];
-    ck_assert_int_eq(soap_decomp_edge(g, fc, 0, &prod, &cons, xf, 8), 6);
+    soap_xfer_vec v = {0};
+    ck_assert_int_eq(soap_decomp_edge(g, fc, 0, &prod, &cons, &v), 6);
     for (int t = 0; t < 3; t++)
         for (int s = 0; s < 2; s++)
-            check_xfer(&xf[2 * t + s], s, t, REG(2, 4 * s, 4 * s + 4, 0, 16), 2 * t + s);
+            check_xfer(&v.data[2 * t + s], s, t, REG(2, 4 * s, 4 * s + 4, 0, 16), 2 * t + s);
 
     /* The same fc split 2 ways over samples: only the matching blocks. */
     cons = cfg(g, fc, DEG(2, 1), NULL);
-    ck_assert_int_eq(soap_decomp_edge(g, fc, 0, &prod, &cons, xf, 8), 2);
-    check_xfer(&xf[0], 0, 0, REG(2, 0, 4, 0, 16), 0);
-    check_xfer(&xf[1], 1, 1, REG(2, 4, 8, 0, 16), 1);
+    ck_assert_int_eq(soap_decomp_edge(g, fc, 0, &prod, &cons, &v), 2);
+    check_xfer(&v.data[0], 0, 0, REG(2, 0, 4, 0, 16), 0);
+    check_xfer(&v.data[1], 1, 1, REG(2, 4, 8, 0, 16), 1);
 
     /* fc split 4 ways over samples against 2 producer blocks: each
      * consumer's 2 rows come from the one block holding them. */
     cons = cfg(g, fc, DEG(4, 1), NULL);
-    ck_assert_int_eq(soap_decomp_edge(g, fc, 0, &prod, &cons, xf, 8), 4);
+    ck_assert_int_eq(soap_decomp_edge(g, fc, 0, &prod, &cons, &v), 4);
     for (int t = 0; t < 4; t++)
-        check_xfer(&xf[t], t / 2, t, REG(2, 2 * t, 2 * t + 2, 0, 16), t);
+        check_xfer(&v.data[t], t / 2, t, REG(2, 2 * t, 2 * t + 2, 0, 16), t);
+    soap_xfer_vec_free(&v);
     soap_graph_free(g);
 }
 END_TEST
@@ -164,13 +136,14 @@ START_TEST(concat_offsets)
     soap_config pa = cfg(g, a, DEG(2, 1), NULL);
     soap_config pb = cfg(g, b, DEG(1, 1), NULL);
     soap_config cons = cfg(g, cat, DEG(1, 2), NULL);
-    soap_xfer xf[8];
-    ck_assert_int_eq(soap_decomp_edge(g, cat, 0, &pa, &cons, xf, 8), 2);
-    check_xfer(&xf[0], 0, 0, REG(2, 0, 2, 0, 3), 0);
-    check_xfer(&xf[1], 1, 0, REG(2, 2, 4, 0, 3), 1);
-    ck_assert_int_eq(soap_decomp_edge(g, cat, 1, &pb, &cons, xf, 8), 2);
-    check_xfer(&xf[0], 0, 0, REG(2, 0, 4, 0, 1), 0);
-    check_xfer(&xf[1], 0, 1, REG(2, 0, 4, 1, 5), 1);
+    soap_xfer_vec v = {0};
+    ck_assert_int_eq(soap_decomp_edge(g, cat, 0, &pa, &cons, &v), 2);
+    check_xfer(&v.data[0], 0, 0, REG(2, 0, 2, 0, 3), 0);
+    check_xfer(&v.data[1], 1, 0, REG(2, 2, 4, 0, 3), 1);
+    ck_assert_int_eq(soap_decomp_edge(g, cat, 1, &pb, &cons, &v), 2);
+    check_xfer(&v.data[0], 0, 0, REG(2, 0, 4, 0, 1), 0);
+    check_xfer(&v.data[1], 0, 1, REG(2, 0, 4, 1, 5), 1);
+    soap_xfer_vec_free(&v);
     soap_graph_free(g);
 }
 END_TEST
@@ -178,33 +151,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Edges: random configs against brute force                           */
 /* ------------------------------------------------------------------ */
-/* tiny graph with every sharing pattern the shard tests need:
- *  x [8,12] -> fc linear 6 [8,6] -> h1 lstm 6 [8,2,6] -> h2 lstm (state h1,
- *  shares h1) -> h3 lstm (state h2, shares h1) -> out linear 4 (of h3's h)
- *  img [4,3,8,8] -> conv 4 3x3 p1 [4,4,8,8] -> pool max 2x2 s2 [4,4,4,4]
- *  -> flat [4,64]; cat = concat(a [4,3], b [4,5]) axis 1 */
-static soap_graph *tiny_graph(void)
-{
-    soap_graph *g = soap_graph_new("tiny", 8);
-    const int64_t xs[2] = {8, 12};
-    int x = soap_add_input(g, "x", 2, xs, NULL, 0);
-    int fc = soap_add_linear(g, "fc", x, 6, 1, -1);
-    int h1 = soap_add_lstm(g, "h1", fc, -1, 6, -1);
-    int h2 = soap_add_lstm(g, "h2", fc, h1, 6, h1);
-    int h3 = soap_add_lstm(g, "h3", fc, h2, 6, h1);
-    soap_add_linear(g, "out", h3, 4, 1, -1);
-    const int64_t is[4] = {4, 3, 8, 8};
-    int img = soap_add_input(g, "img", 4, is, NULL, 0);
-    int c = soap_add_conv2d(g, "conv", img, 4, 3, 3, 1, 1, 1, 1, 1);
-    int p = soap_add_pool2d(g, "pool", c, SOAP_POOL_MAX, 2, 2, 2, 2, 0, 0);
-    soap_add_flatten(g, "flat", p);
-    const int64_t as[2] = {4, 3}, bs[2] = {4, 5};
-    int a = soap_add_input(g, "a", 2, as, NULL, 0);
-    int b = soap_add_input(g, "b", 2, bs, NULL, 0);
-    soap_add_concat(g, "cat", (const int[]){a, b}, 2, 1);
-    return g;
-}
-
 /* All transfers of an edge by scanning every (consumer, producer) pair. */
 static int brute_edge(const soap_graph *g, int op, int i, const soap_config *prod,
                       const soap_config *cons, soap_xfer *out, int cap)
@@ -235,13 +181,15 @@ static int brute_edge(const soap_graph *g, int op, int i, const soap_config *pro
 static void check_edges(const soap_graph *g, const soap_strategy *s)
 {
     enum { CAP = SOAP_MAX_TASKS * SOAP_MAX_TASKS };
-    soap_xfer *got = malloc(CAP * sizeof *got), *want = malloc(CAP * sizeof *want);
+    soap_xfer_vec gv = {0};
+    soap_xfer *want = malloc(CAP * sizeof *want);
     for (int op = 0; op < g->nops; op++) {
         const soap_op *o = &g->ops[op];
         const soap_config *cons = &s->configs[op];
         for (int i = 0; i < o->ninputs; i++) {
             const soap_config *prod = &s->configs[o->inputs[i]];
-            int n = soap_decomp_edge(g, op, i, prod, cons, got, CAP);
+            int n = soap_decomp_edge(g, op, i, prod, cons, &gv);
+            const soap_xfer *got = gv.data;
             int m = brute_edge(g, op, i, prod, cons, want, CAP);
             expect(n == m, "%s input %d: %d transfers, brute force %d", o->name, i, n,
                           m);
@@ -271,33 +219,9 @@ static void check_edges(const soap_graph *g, const soap_strategy *s)
             }
         }
     }
-    free(got);
+    soap_xfer_vec_free(&gv);
     free(want);
 }
-
-static soap_strategy *random_strategy(const soap_graph *g, const soap_machine *m,
-                                      gsl_rng *rng)
-{
-    soap_strategy *s = soap_strategy_new(g, m);
-    soap_dims_mask mask = soap_dims_mask_all();
-    for (int op = 0; op < g->nops; op++)
-        s->configs[op] = soap_config_random(g, op, m->ndevices, &mask, rng);
-    return s;
-}
-
-/* Graphs of the random tests: the tiny graph, then small built-in models. */
-static soap_graph *test_graph(int k)
-{
-    soap_model_options opt = {.batch = 8, .unroll = 2, .layers = 1, .seq_len = 8};
-    soap_error err;
-    static const char *const models[] = {NULL, "lenet", "rnnlm", "transformer"};
-    if (k == 0)
-        return tiny_graph();
-    soap_graph *g = soap_model_load(models[k], &opt, &err);
-    ck_assert_msg(g != NULL, "%s", err.msg);
-    return g;
-}
-#define NGRAPHS 4
 
 START_TEST(edges_random)
 {
@@ -374,20 +298,27 @@ START_TEST(shards_linear)
     s->configs[fc] = cfg(g, fc, sc->deg, sc->dev);
     ck_assert_int_eq(soap_strategy_check(s, g, m, &err), SOAP_OK);
     int w = g->ops[fc].weights[0], b = g->ops[fc].weights[1];
-    soap_shard sh[8];
-    int n = soap_decomp_shards(g, s, w, sh, 8);
+    soap_shard_vec sv = {0};
+    int n = soap_decomp_shards(g, s, w, &sv);
     ck_assert_msg(n == sc->nshards, "%s: %d shards of w, expected %d", sc->what, n,
                   sc->nshards);
-    ck_assert_int_eq(soap_decomp_shards(g, s, w, NULL, 0), n);
+    ck_assert_int_eq(sv.n, n);
+    /* Again: the output is reused without growing. */
+    soap_shard *data = sv.data;
+    int cap = sv.cap;
+    ck_assert_int_eq(soap_decomp_shards(g, s, w, &sv), n);
+    ck_assert_ptr_eq(sv.data, data);
+    ck_assert_int_eq(sv.cap, cap);
     for (int k = 0; k < n; k++) {
-        ck_assert_int_eq(sh[k].weight, w);
-        check_shard(&sh[k], REG(2, sc->rows[k][0], sc->rows[k][1], 0, 12), sc->ndev[k],
+        ck_assert_int_eq(sv.data[k].weight, w);
+        check_shard(&sv.data[k], REG(2, sc->rows[k][0], sc->rows[k][1], 0, 12), sc->ndev[k],
                     sc->devs[k]);
     }
-    ck_assert_int_eq(soap_decomp_shards(g, s, b, sh, 8), sc->nshards);
+    ck_assert_int_eq(soap_decomp_shards(g, s, b, &sv), sc->nshards);
     for (int k = 0; k < n; k++)
-        check_shard(&sh[k], REG(1, sc->rows[k][0], sc->rows[k][1]), sc->ndev[k],
+        check_shard(&sv.data[k], REG(1, sc->rows[k][0], sc->rows[k][1]), sc->ndev[k],
                     sc->devs[k]);
+    soap_shard_vec_free(&sv);
     soap_strategy_free(s);
     soap_graph_free(g);
     soap_machine_free(m);
@@ -412,26 +343,27 @@ START_TEST(shards_lstm_steps)
     ck_assert_int_eq(soap_strategy_check(s, g, m, &err), SOAP_OK);
     int w = g->ops[h1].weights[0], b = g->ops[h1].weights[1];
     ck_assert_int_eq(g->ops[h3].weights[0], w);
-    soap_shard sh[8];
-    ck_assert_int_eq(soap_decomp_shards(g, s, w, sh, 8), 2);
-    check_shard(&sh[0], REG(3, 0, 4, 0, 3, 0, 12), 3, DEG(0, 1, 2));
-    check_shard(&sh[1], REG(3, 0, 4, 3, 6, 0, 12), 3, DEG(0, 1, 3));
-    ck_assert_int_eq(soap_decomp_shards(g, s, b, sh, 8), 2);
-    check_shard(&sh[0], REG(2, 0, 4, 0, 3), 3, DEG(0, 1, 2));
-    check_shard(&sh[1], REG(2, 0, 4, 3, 6), 3, DEG(0, 1, 3));
+    soap_shard_vec sv = {0};
+    ck_assert_int_eq(soap_decomp_shards(g, s, w, &sv), 2);
+    check_shard(&sv.data[0], REG(3, 0, 4, 0, 3, 0, 12), 3, DEG(0, 1, 2));
+    check_shard(&sv.data[1], REG(3, 0, 4, 3, 6, 0, 12), 3, DEG(0, 1, 3));
+    ck_assert_int_eq(soap_decomp_shards(g, s, b, &sv), 2);
+    check_shard(&sv.data[0], REG(2, 0, 4, 0, 3), 3, DEG(0, 1, 2));
+    check_shard(&sv.data[1], REG(2, 0, 4, 3, 6), 3, DEG(0, 1, 3));
 
     /* Every step data parallel on {0,1}: one shard, devices {0,1}. */
     s->configs[h2] = cfg(g, h2, DEG(2, 1, 1), DEG(0, 1));
     s->configs[h3] = cfg(g, h3, DEG(2, 1, 1), DEG(1, 0));
-    ck_assert_int_eq(soap_decomp_shards(g, s, w, sh, 8), 1);
-    check_shard(&sh[0], REG(3, 0, 4, 0, 6, 0, 12), 2, DEG(0, 1));
+    ck_assert_int_eq(soap_decomp_shards(g, s, w, &sv), 1);
+    check_shard(&sv.data[0], REG(3, 0, 4, 0, 6, 0, 12), 2, DEG(0, 1));
 
     /* Each step whole on its own device: one shard with all three. */
     s->configs[h1] = cfg(g, h1, DEG(1, 1, 1), DEG(7));
     s->configs[h2] = cfg(g, h2, DEG(1, 1, 1), DEG(2));
     s->configs[h3] = cfg(g, h3, DEG(1, 1, 1), DEG(9));
-    ck_assert_int_eq(soap_decomp_shards(g, s, w, sh, 8), 1);
-    check_shard(&sh[0], REG(3, 0, 4, 0, 6, 0, 12), 3, DEG(2, 7, 9));
+    ck_assert_int_eq(soap_decomp_shards(g, s, w, &sv), 1);
+    check_shard(&sv.data[0], REG(3, 0, 4, 0, 6, 0, 12), 3, DEG(2, 7, 9));
+    soap_shard_vec_free(&sv);
     soap_strategy_free(s);
     soap_graph_free(g);
     soap_machine_free(m);
@@ -465,10 +397,9 @@ static void check_shards_elementwise(const soap_graph *g, const soap_strategy *s
 {
     const soap_shape *ws = &g->weights[w].shape;
     int64_t vol = soap_shape_volume(ws);
-    enum { MAXSH = 256 };
-    static soap_shard sh[MAXSH]; /* test-only scratch (Check forks per test) */
-    int n = soap_decomp_shards(g, s, w, sh, MAXSH);
-    ck_assert_int_le(n, MAXSH);
+    static soap_shard_vec sv; /* test-only scratch, reused (Check forks per test) */
+    int n = soap_decomp_shards(g, s, w, &sv);
+    const soap_shard *sh = sv.data;
     for (int k = 0; k < n; k++) {
         expect(sh[k].ndevices >= 1, "shard %d without devices", k);
         for (int j = 1; j < sh[k].ndevices; j++)

@@ -1,6 +1,7 @@
-/* decomp.c: the task decomposition that the simulator and the executor share.
- *
- * Two derivations, both pure functions of (graph, configs):
+/* decomp.c: the task decomposition that the simulator and the executor
+ * share (soap_strategies.h, "Task decomposition"). Three derivations, all
+ * pure functions of (graph, configs), writing into growable outputs that
+ * the caller keeps:
  *
  * soap_decomp_edge: the transfers along one edge of the operator graph. For
  *   every consumer task t (in task order) the consumer needs
@@ -22,16 +23,72 @@
  *   then along each earlier dim while the whole slab has the same set and is
  *   free. Shards come out in row-major order of their first cell, devices
  *   ascending. When every task needs the same region the result is one shard.
- *   It allocates scratch for the grid (cells x 128 bytes): it belongs to
- *   building a task graph, not to the per-event paths. A cell held by more
- *   than SOAP_MAX_REPLICAS devices (only possible for a weight shared by
- *   several ops on a machine of more than 64 devices) does not fit a
- *   soap_shard and aborts.
+ *   It allocates scratch for the grid (cells x 128 bytes) on every call: it
+ *   belongs to building a task graph, not to the per-event paths. A cell
+ *   held by more than SOAP_MAX_REPLICAS devices (only possible for a weight
+ *   shared by several ops on a machine of more than 64 devices) does not fit
+ *   a soap_shard and aborts.
+ *
+ * soap_decomp_grads: which backward tasks produce each shard's gradient, on
+ *   which replica. A task's weight region is a union of grid cells, so when
+ *   it meets a shard (a box of cells with one device set) its device holds
+ *   that shard: the replica index is found by bisection in the shard's
+ *   ascending devices. Pairs are emitted in (op, slot, task, shard) order and
+ *   then sorted stably by (shard, replica), a bottom-up merge sort through
+ *   the upper half of the output (no scratch of its own). The simulator
+ *   makes each replica's part of the weight synchronisation wait for that
+ *   replica's tasks; the executor makes every replica's update wait for all
+ *   of them (its sum reads every replica's gradient).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "soap_sim.h"
+#include "soap_strategies.h"
+
+/* ------------------------------------------------------------------ */
+/* Growable outputs                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Room for at least `need` elements of `size` bytes in *data (capacity
+ * *cap), doubling from 16. */
+static void *reserve(void *data, int *cap, int need, size_t size)
+{
+    if (need <= *cap)
+        return data;
+    int c = *cap ? *cap : 16;
+    while (c < need) {
+        SOAP_ASSERT(c <= INT_MAX / 2);
+        c *= 2;
+    }
+    *cap = c;
+    return soap_xrealloc(data, (size_t)c * size);
+}
+#define RESERVE(v, need) ((v)->data = reserve((v)->data, &(v)->cap, (need), sizeof *(v)->data))
+
+void soap_xfer_vec_free(soap_xfer_vec *v)
+{
+    if (!v)
+        return;
+    free(v->data);
+    memset(v, 0, sizeof *v);
+}
+
+void soap_shard_vec_free(soap_shard_vec *v)
+{
+    if (!v)
+        return;
+    free(v->data);
+    memset(v, 0, sizeof *v);
+}
+
+void soap_grad_vec_free(soap_grad_vec *v)
+{
+    if (!v)
+        return;
+    free(v->data);
+    memset(v, 0, sizeof *v);
+}
 
 /* ------------------------------------------------------------------ */
 /* Edges                                                               */
@@ -52,15 +109,14 @@ static int block_of(int64_t size, int k, int64_t x)
 }
 
 int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *producer,
-                     const soap_config *consumer, soap_xfer *out, int cap)
+                     const soap_config *consumer, soap_xfer_vec *out)
 {
-    SOAP_ASSERT(g && op >= 0 && op < g->nops && producer && consumer);
+    SOAP_ASSERT(g && op >= 0 && op < g->nops && producer && consumer && out);
     const soap_op *o = &g->ops[op];
     SOAP_ASSERT(i >= 0 && i < o->ninputs);
     int pop = o->inputs[i];
     const soap_shape *ps = &g->ops[pop].out;
     SOAP_ASSERT(producer->ndims == ps->ndims && consumer->ndims == o->out.ndims);
-    SOAP_ASSERT(out != NULL || cap == 0);
 
     int n = 0;
     for (int t = 0; t < consumer->ntasks; t++) {
@@ -96,11 +152,11 @@ int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *prod
                 empty |= inter.lo[d] >= inter.hi[d];
             }
             if (!empty) {
-                if (n < cap) {
-                    out[n].src_task = s;
-                    out[n].dst_task = t;
-                    out[n].region = inter;
-                }
+                if (n == out->cap)
+                    RESERVE(out, n + 1);
+                out->data[n].src_task = s;
+                out->data[n].dst_task = t;
+                out->data[n].region = inter;
                 n++;
             }
             int d = ps->ndims - 1;
@@ -113,6 +169,7 @@ int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *prod
             idx[d]++;
         }
     }
+    out->n = n;
     return n;
 }
 
@@ -248,11 +305,11 @@ static void box_take(grid *gr, const int *lo, const int *hi)
 }
 
 int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
-                       soap_shard *out, int cap)
+                       soap_shard_vec *out)
 {
-    SOAP_ASSERT(g && s && s->nops == g->nops);
+    SOAP_ASSERT(g && s && s->nops == g->nops && out);
     SOAP_ASSERT(weight >= 0 && weight < g->nweights);
-    SOAP_ASSERT(out != NULL || cap == 0);
+    out->n = 0;
     const soap_shape *ws = &g->weights[weight].shape;
 
     /* Every (op using the weight, task) need; duplicates (e.g. LSTM steps
@@ -365,27 +422,27 @@ int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
             }
         }
         box_take(&gr, lo, hi);
-        if (n < cap) {
-            soap_shard *sh = &out[n];
-            memset(sh, 0, sizeof *sh);
-            sh->weight = weight;
-            sh->region.ndims = gr.ndims;
-            for (int d = 0; d < gr.ndims; d++) {
-                sh->region.lo[d] = gr.cut[d][lo[d]];
-                sh->region.hi[d] = gr.cut[d][hi[d]];
-            }
-            int nd = 0;
-            for (int dev = 0; dev < SOAP_MAX_DEVICES; dev++) {
-                if (!(want.w[dev / 64] >> (dev % 64) & 1))
-                    continue;
-                /* A cell can be held by at most every task of every op using
-                 * the weight; more distinct devices than SOAP_MAX_REPLICAS
-                 * would not fit the struct. */
-                SOAP_ASSERT(nd < SOAP_MAX_REPLICAS);
-                sh->devices[nd++] = (int16_t)dev;
-            }
-            sh->ndevices = nd;
+        if (n == out->cap)
+            RESERVE(out, n + 1);
+        soap_shard *sh = &out->data[n];
+        memset(sh, 0, sizeof *sh);
+        sh->weight = weight;
+        sh->region.ndims = gr.ndims;
+        for (int d = 0; d < gr.ndims; d++) {
+            sh->region.lo[d] = gr.cut[d][lo[d]];
+            sh->region.hi[d] = gr.cut[d][hi[d]];
         }
+        int nd = 0;
+        for (int dev = 0; dev < SOAP_MAX_DEVICES; dev++) {
+            if (!(want.w[dev / 64] >> (dev % 64) & 1))
+                continue;
+            /* A cell can be held by at most every task of every op using
+             * the weight; more distinct devices than SOAP_MAX_REPLICAS
+             * would not fit the struct. */
+            SOAP_ASSERT(nd < SOAP_MAX_REPLICAS);
+            sh->devices[nd++] = (int16_t)dev;
+        }
+        sh->ndevices = nd;
         n++;
     }
 
@@ -393,5 +450,127 @@ int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
         free(gr.cut[d]);
     free(gr.set);
     free(gr.taken);
+    out->n = n;
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* The tasks that produce each shard's gradient                        */
+/* ------------------------------------------------------------------ */
+
+/* 1 if a and b share an element. */
+static int regions_meet(const soap_region *a, const soap_region *b)
+{
+    for (int d = 0; d < a->ndims; d++) {
+        int64_t lo = a->lo[d] > b->lo[d] ? a->lo[d] : b->lo[d];
+        int64_t hi = a->hi[d] < b->hi[d] ? a->hi[d] : b->hi[d];
+        if (lo >= hi)
+            return 0;
+    }
+    return 1;
+}
+
+/* Index of dev in sh->devices (ascending), -1 if absent. */
+static int replica_of(const soap_shard *sh, int dev)
+{
+    int lo = 0, hi = sh->ndevices - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (sh->devices[mid] == dev)
+            return mid;
+        if (sh->devices[mid] < dev)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static int grad_before(const soap_grad_task *a, const soap_grad_task *b)
+{
+    return a->shard < b->shard || (a->shard == b->shard && a->replica < b->replica);
+}
+
+/* Stable sort of v[0..n) by (shard, replica) through tmp[0..n): bottom-up
+ * merges of runs of width 1, 2, 4, ..., alternating between the two;
+ * the result ends in v. */
+static void sort_grads(soap_grad_task *v, soap_grad_task *tmp, int n)
+{
+    soap_grad_task *src = v, *dst = tmp;
+    for (int w = 1; w < n; w *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * w) {
+            int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            int a = lo, b = mid, k = lo;
+            while (a < mid && b < hi)
+                dst[k++] = grad_before(&src[b], &src[a]) ? src[b++] : src[a++];
+            while (a < mid)
+                dst[k++] = src[a++];
+            while (b < hi)
+                dst[k++] = src[b++];
+        }
+        soap_grad_task *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, (size_t)n * sizeof *v);
+}
+
+int soap_decomp_grads(const soap_graph *g, const soap_strategy *s, const soap_shard *shards,
+                      int nshards, soap_grad_vec *out)
+{
+    SOAP_ASSERT(g && s && s->nops == g->nops && out && nshards >= 0);
+    SOAP_ASSERT(shards != NULL || nshards == 0);
+    out->n = 0;
+    if (nshards == 0)
+        return 0;
+    int w = shards[0].weight;
+    SOAP_ASSERT(w >= 0 && w < g->nweights);
+    for (int k = 1; k < nshards; k++)
+        SOAP_ASSERT(shards[k].weight == w);
+
+    /* (task, shard) pairs in (op, slot, task, shard) order. */
+    int n = 0;
+    for (int op = 0; op < g->nops; op++) {
+        const soap_op *o = &g->ops[op];
+        for (int k = 0; k < o->nweights; k++) {
+            if (o->weights[k] != w)
+                continue;
+            const soap_config *c = &s->configs[op];
+            for (int t = 0; t < c->ntasks; t++) {
+                soap_region treg = soap_config_task_region(g, op, c, t);
+                soap_region wr = soap_op_weight_region(g, op, k, &treg);
+                if (soap_region_empty(&wr))
+                    continue;
+                for (int si = 0; si < nshards; si++) {
+                    if (!regions_meet(&wr, &shards[si].region))
+                        continue;
+                    /* wr is a union of grid cells, so it holds a cell of
+                     * the shard: the task's device is one of its holders. */
+                    int x = replica_of(&shards[si], c->device[t]);
+                    SOAP_ASSERT(x >= 0);
+                    if (n == out->cap)
+                        RESERVE(out, n + 1);
+                    out->data[n++] = (soap_grad_task){.shard = si, .replica = x, .op = op,
+                                                      .task = t};
+                }
+            }
+        }
+    }
+    /* The upper half of the output is the merge buffer. */
+    RESERVE(out, 2 * n);
+    sort_grads(out->data, out->data + n, n);
+    out->n = n;
+
+    /* Every replica computes some of its shard's gradient (that is why it
+     * holds the shard). */
+    int j = 0;
+    for (int si = 0; si < nshards; si++)
+        for (int x = 0; x < shards[si].ndevices; x++) {
+            SOAP_ASSERT(j < n && out->data[j].shard == si && out->data[j].replica == x);
+            while (j < n && out->data[j].shard == si && out->data[j].replica == x)
+                j++;
+        }
+    SOAP_ASSERT(j == n);
     return n;
 }
