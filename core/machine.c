@@ -158,11 +158,25 @@ static int find_repeat(int n, const char *(*name)(const soap_machine *, int),
 static const char *type_name_at(const soap_machine *m, int i) { return m->types[i].name; }
 static const char *link_name_at(const soap_machine *m, int i) { return m->links[i].name; }
 
-static int positive(double x) { return x > 0.0 && x < 1e300; } /* also rejects NaN */
+/* x within [lo, hi] (NaN is not). */
+static int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; }
+
+/* "machine 'm': <what>: <field> <x> is out of range: expected lo..hi unit". */
+static soap_status out_of_range(soap_error *err, const soap_machine *m, const char *what,
+                                const char *name, const char *field, double x, double lo,
+                                double hi, const char *unit)
+{
+    char esc[SOAP_NAME_MAX * 4];
+    return soap_error_set(err, SOAP_ERR_INVALID,
+                          "machine '%s': %s '%s': %s %g is out of range: expected %g..%g %s",
+                          m->name, what, soap_name_escape(name, esc, sizeof esc), field, x, lo,
+                          hi, unit);
+}
 
 static soap_status check_machine(const soap_machine *m, soap_error *err)
 {
     int nv = m->ndevices + m->nswitches;
+    char esc[SOAP_NAME_MAX * 4];
     if (m->ndevices < 1)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "machine '%s': no devices (expected at least 1)", m->name);
@@ -174,13 +188,26 @@ static soap_status check_machine(const soap_machine *m, soap_error *err)
         if (!ty->name[0])
             return soap_error_set(err, SOAP_ERR_INVALID, "machine '%s': device type %d has no name",
                                   m->name, t);
-        if (!positive(ty->peak_flops) || !positive(ty->mem_bandwidth) ||
-            !positive(ty->mem_capacity) ||
-            !(ty->launch_overhead >= 0.0 && ty->launch_overhead < 1e300))
+        if ((int)ty->cls < 0 || ty->cls >= SOAP_DEVICE_CLASS_COUNT)
             return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': device type '%s': peak FLOP/s, memory bandwidth "
-                                  "and memory capacity must be positive, launch overhead >= 0",
-                                  m->name, ty->name);
+                                  "machine '%s': device type '%s': class %d (expected gpu or "
+                                  "cpu)",
+                                  m->name, soap_name_escape(ty->name, esc, sizeof esc),
+                                  (int)ty->cls);
+        if (!in_range(ty->peak_flops, SOAP_PEAK_FLOPS_MIN, SOAP_PEAK_FLOPS_MAX))
+            return out_of_range(err, m, "device type", ty->name, "peak FLOP/s", ty->peak_flops,
+                                SOAP_PEAK_FLOPS_MIN, SOAP_PEAK_FLOPS_MAX, "FLOP/s");
+        if (!in_range(ty->mem_bandwidth, SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX))
+            return out_of_range(err, m, "device type", ty->name, "memory bandwidth",
+                                ty->mem_bandwidth, SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX,
+                                "bytes/s");
+        if (!in_range(ty->mem_capacity, SOAP_MEMORY_MIN, SOAP_MEMORY_MAX))
+            return out_of_range(err, m, "device type", ty->name, "memory capacity",
+                                ty->mem_capacity, SOAP_MEMORY_MIN, SOAP_MEMORY_MAX,
+                                "bytes (1 KiB..1 PiB)");
+        if (!in_range(ty->launch_overhead, 0, SOAP_LATENCY_MAX))
+            return out_of_range(err, m, "device type", ty->name, "launch overhead",
+                                ty->launch_overhead, 0, SOAP_LATENCY_MAX, "seconds");
     }
     int a, b;
     if (find_repeat(m->ntypes, type_name_at, m, &a, &b))
@@ -216,15 +243,12 @@ static soap_status check_machine(const soap_machine *m, soap_error *err)
         if ((int)l->kind < 0 || l->kind >= SOAP_LINK_KIND_COUNT)
             return soap_error_set(err, SOAP_ERR_INVALID, "machine '%s': link '%s': bad kind %d",
                                   m->name, l->name, (int)l->kind);
-        if (!positive(l->bandwidth))
-            return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': link '%s': bandwidth %g must be positive "
-                                  "(bytes/s)",
-                                  m->name, l->name, l->bandwidth);
-        if (!positive(l->latency))
-            return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': link '%s': latency %g must be positive (seconds)",
-                                  m->name, l->name, l->latency);
+        if (!in_range(l->bandwidth, SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX))
+            return out_of_range(err, m, "link", l->name, "bandwidth", l->bandwidth,
+                                SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX, "bytes/s per direction");
+        if (!in_range(l->latency, 0, SOAP_LATENCY_MAX))
+            return out_of_range(err, m, "link", l->name, "latency", l->latency, 0,
+                                SOAP_LATENCY_MAX, "seconds");
         if (l->nends < 2)
             return soap_error_set(err, SOAP_ERR_INVALID,
                                   "machine '%s': link '%s': %d ends (expected at least 2)", m->name,
@@ -651,6 +675,7 @@ uint64_t soap_machine_fingerprint(const soap_machine *m)
     uint64_t h = SOAP_FNV_INIT;
     h = hash_int(h, m->ntypes);
     for (int i = 0; i < m->ntypes; i++) {
+        h = hash_int(h, (int)m->types[i].cls);
         h = hash_double(h, m->types[i].peak_flops);
         h = hash_double(h, m->types[i].mem_bandwidth);
         h = hash_double(h, m->types[i].mem_capacity);

@@ -363,8 +363,37 @@ char *soap_op_signature(const soap_graph *g, int op, char *buf, size_t len);
 /* ------------------------------------------------------------------ */
 /* Machine model                                                       */
 /* ------------------------------------------------------------------ */
+/* What kind of processor a device type is: it picks the analytic cost
+ * model's efficiency constants (simulator/cost_analytic.c). GPU is 0, so a
+ * zeroed type is a GPU; presets and machine files always say which. */
+#define SOAP_DEVICE_CLASSES(X) X(GPU, "gpu") X(CPU, "cpu")
+typedef enum soap_device_class {
+#define SOAP_X_ENUM(e, s) SOAP_DEVICE_##e,
+    SOAP_DEVICE_CLASSES(SOAP_X_ENUM)
+#undef SOAP_X_ENUM
+    SOAP_DEVICE_CLASS_COUNT
+} soap_device_class;
+const char *soap_device_class_name(soap_device_class c);
+int soap_device_class_parse(const char *s); /* -1 if unknown */
+
+/* Physically meaningful ranges of machine figures, all in one place. They
+ * admit every real device from a microcontroller to a future datacenter
+ * GPU; a value outside is a typo or hostile input (and would overflow the
+ * simulator's clocks). soap_machine_finish checks every machine against
+ * them (files, presets and machines built in code); the machine file reader
+ * checks them too, naming the place in the file. Bounds are inclusive. */
+#define SOAP_PEAK_FLOPS_MIN 1e6        /* FLOP/s: a microcontroller */
+#define SOAP_PEAK_FLOPS_MAX 1e18       /* FLOP/s: 1 EFLOP/s in one device */
+#define SOAP_BANDWIDTH_MIN 1e3         /* bytes/s, memory and links: 1 kB/s */
+#define SOAP_BANDWIDTH_MAX 1e15        /* bytes/s: 1 PB/s */
+#define SOAP_MEMORY_MIN 1024.0         /* bytes: 1 KiB */
+#define SOAP_MEMORY_MAX 1125899906842624.0 /* bytes: 1 PiB */
+#define SOAP_LATENCY_MAX 10.0          /* seconds: link latency and launch
+                                          overhead lie in [0, 10] */
+
 typedef struct soap_device_type {
     char name[SOAP_NAME_MAX];  /* "P100", "K80", "H100", "CPU" */
+    soap_device_class cls;     /* GPU or CPU */
     double peak_flops;         /* FLOP/s, fp32 */
     double mem_bandwidth;      /* bytes/s */
     double mem_capacity;       /* bytes */

@@ -4,6 +4,7 @@
  * narrowing, fingerprints, soap_machine_load, and machine JSON files (round
  * trips of every preset, a hand-written file, bad files and their messages). */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,7 +336,9 @@ END_TEST
 /* Tie-breaks on hand-made machines                                    */
 /* ------------------------------------------------------------------ */
 
-static const soap_device_type gpu_type = {"G", 1e12, 1e11, 1e9, 5e-6};
+static const soap_device_type gpu_type = {.name = "G", .cls = SOAP_DEVICE_GPU,
+                                          .peak_flops = 1e12, .mem_bandwidth = 1e11,
+                                          .mem_capacity = 1e9, .launch_overhead = 5e-6};
 
 /* Two devices d0, d1 (vertices 0, 1) and `nsw` switches (2..). */
 static soap_machine *two_devices(int nsw)
@@ -352,10 +355,11 @@ static soap_machine *two_devices(int nsw)
     return m;
 }
 
+/* bw in GB/s (figures below 1 kB/s are out of range). */
 static void link2(soap_machine *m, const char *name, int a, int b, double bw)
 {
     int ends[2] = {a, b};
-    soap_machine_add_link(m, name, SOAP_LINK_PCIE, bw, 1e-6, ends, 2);
+    soap_machine_add_link(m, name, SOAP_LINK_PCIE, bw * 1e9, 1e-6, ends, 2);
 }
 
 static void finish_ok(soap_machine *m)
@@ -366,7 +370,7 @@ static void finish_ok(soap_machine *m)
 }
 
 /* Two devices d0, d1 and switches s2..s5 joined by the listed links (name,
- * two vertex ids, bandwidth in bytes/s); the routes d0 -> d1 and d1 -> d0
+ * two vertex ids, bandwidth in GB/s); the routes d0 -> d1 and d1 -> d0
  * expected, by vertex names, and the links of the first. */
 typedef struct tie_link {
     const char *name;
@@ -436,7 +440,7 @@ START_TEST(test_bus_and_links)
         soap_machine_add_device(m, name, t, i);
     }
     int ends[3] = {0, 1, 2};
-    soap_machine_add_link(m, "bus", SOAP_LINK_MEMBUS, 10, 1e-6, ends, 3);
+    soap_machine_add_link(m, "bus", SOAP_LINK_MEMBUS, 10e9, 1e-6, ends, 3);
     link2(m, "p02", 0, 2, 20);
     finish_ok(m);
     ck_assert_int_eq(m->nnodes, 3);
@@ -465,8 +469,9 @@ enum { BAD_UNREACHABLE, BAD_VERTEX, BAD_BW, BAD_LATENCY, BAD_TYPE, BAD_DUP_DEVIC
 static const char *const finish_needles[BAD_COUNT][3] = {
     [BAD_UNREACHABLE] = {"machine 'bad'", "'d0' cannot reach device 'd2'", NULL},
     [BAD_VERTEX] = {"machine 'bad'", "link 'l1'", "unknown vertex 7"},
-    [BAD_BW] = {"link 'l0'", "bandwidth", "positive"},
-    [BAD_LATENCY] = {"link 'l0'", "latency", "positive"},
+    [BAD_BW] = {"link 'l0'", "bandwidth -1e+09 is out of range",
+                "expected 1000..1e+15 bytes/s per direction"},
+    [BAD_LATENCY] = {"link 'l0'", "latency -1 is out of range", "expected 0..10 seconds"},
     [BAD_TYPE] = {"device 'd1'", "type index 3", NULL},
     [BAD_DUP_DEVICE] = {"name 'd1' repeats", NULL, NULL},
     [BAD_DUP_SWITCH] = {"name 'd0' repeats", NULL, NULL},
@@ -474,7 +479,8 @@ static const char *const finish_needles[BAD_COUNT][3] = {
     [BAD_ONE_END] = {"link 'l1'", "1 ends", NULL},
     [BAD_NO_DEVICES] = {"no devices", NULL, NULL},
     [BAD_NODE] = {"device 'd2'", "node -1", NULL},
-    [BAD_TYPE_FIG] = {"device type 'G'", "positive", NULL},
+    [BAD_TYPE_FIG] = {"device type 'G'", "memory bandwidth 0 is out of range",
+                      "expected 1000..1e+15 bytes/s"},
 };
 
 START_TEST(test_finish_errors)
@@ -491,10 +497,10 @@ START_TEST(test_finish_errors)
         soap_machine_add_switch(m, _i == BAD_DUP_SWITCH ? "d0" : "sw");
         link2(m, "l0", 0, 1, _i == BAD_BW ? -1 : 10);
         if (_i == BAD_LATENCY)
-            m->links[0].latency = 0;
+            m->links[0].latency = -1;
         if (_i == BAD_ONE_END) {
             int one = 3;
-            soap_machine_add_link(m, "l1", SOAP_LINK_PCIE, 10, 1e-6, &one, 1);
+            soap_machine_add_link(m, "l1", SOAP_LINK_PCIE, 10e9, 1e-6, &one, 1);
         } else if (_i != BAD_UNREACHABLE) {
             link2(m, _i == BAD_DUP_LINK ? "l0" : "l1", _i == BAD_VERTEX ? 7 : 1, 3, 10);
             link2(m, "l2", 3, 2, 10);
@@ -809,7 +815,9 @@ START_TEST(test_json_hand_written)
     ck_assert_str_eq(l, "n0.nv01");
     /* The same machine built in code has the same fingerprint. */
     soap_machine *b = soap_machine_new("built");
-    soap_device_type t = {"P100", 10.6e12, 732e9, 16e9, 5e-6};
+    soap_device_type t = {.name = "P100", .cls = SOAP_DEVICE_GPU, .peak_flops = 10.6e12,
+                          .mem_bandwidth = 732e9, .mem_capacity = 16e9,
+                          .launch_overhead = 5e-6};
     soap_machine_add_type(b, &t);
     soap_machine_add_device(b, "a", 0, 0);
     soap_machine_add_device(b, "b", 0, 0);
@@ -853,8 +861,8 @@ static const struct {
     {"unreachable.json", SOAP_ERR_INVALID,
      {"unreachable.json: machine 'bad'", "'g0' cannot reach device 'g2'", NULL}},
     {"negative-bandwidth.json", SOAP_ERR_PARSE,
-     {"negative-bandwidth.json: links[0] ('l01'): bandwidth must be a positive number", NULL,
-      NULL}},
+     {"negative-bandwidth.json: links[0] ('l01'): bandwidth -2e+10 is out of range: expected "
+      "1000..1e+15 bytes/s per direction", NULL, NULL}},
     {"missing-field.json", SOAP_ERR_PARSE,
      {"missing-field.json: devices[0]: missing field 'node'", NULL, NULL}},
     {"unknown-key.json", SOAP_ERR_PARSE,
@@ -889,10 +897,11 @@ static const struct {
 } edit_table[] = {
     {"\"node\": 1", "\"node\": 1.5", "devices[2] ('n1.gpu0'): node must be an integer"},
     {"\"latency_s\": 2e-6,\n     \"ends\": [\"n0.gpu0\"",
-     "\"latency_s\": 0,\n     \"ends\": [\"n0.gpu0\"",
-     "links[1] ('n0.pcie0'): latency_s must be a positive number"},
+     "\"latency_s\": -1,\n     \"ends\": [\"n0.gpu0\"",
+     "links[1] ('n0.pcie0'): latency_s -1 is out of range: expected 0..10 seconds"},
     {"\"memory_bytes\": 16e9", "\"memory_bytes\": \"16e9\"",
-     "device_types[0]: memory_bytes must be a positive number (bytes)"},
+     "device_types[0]: memory_bytes must be a number: expected 1024..1.1259e+15 bytes "
+     "(1 KiB..1 PiB)"},
     {"\"version\": 1", "\"version\": 2", "version must be 1"},
     {"\"ends\": [\"n0.gpu0\", \"n0.gpu1\"]", "\"ends\": [\"n0.gpu0\"]",
      "links[0] ('n0.nv01'): ends must be an array of at least 2"},
@@ -902,7 +911,183 @@ static const struct {
     {"\"switches\": [\"n0.nic\", \"n1.nic\", \"ib\"]", "\"switches\": {}",
      "'switches' must be an array"},
     {"\"name\": \"two-nodes\"", "\"name\": \"two-nodes\", \"name\": \"x\"", "duplicate object key"},
+    /* Figures the loader used to accept and the simulator then aborted on
+     * (assertion 'dur >= 0 && dur < 1e30'): each is out of its range. */
+    {"\"bandwidth\": 20e9", "\"bandwidth\": 1e-300",
+     "links[0] ('n0.nv01'): bandwidth 1e-300 is out of range: expected 1000..1e+15 bytes/s per "
+     "direction"},
+    {"\"bandwidth\": 20e9", "\"bandwidth\": 1e308",
+     "links[0] ('n0.nv01'): bandwidth 1e+308 is out of range: expected 1000..1e+15 bytes/s"},
+    {"\"latency_s\": 1e-6", "\"latency_s\": 1e30",
+     "links[0] ('n0.nv01'): latency_s 1e+30 is out of range: expected 0..10 seconds"},
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 1e30",
+     "device_types[0]: launch_overhead_s 1e+30 is out of range: expected 0..10 seconds"},
+    {"\"peak_flops\": 10.6e12", "\"peak_flops\": 1e-300",
+     "device_types[0]: peak_flops 1e-300 is out of range: expected 1e+06..1e+18 FLOP/s"},
+    {"\"peak_flops\": 10.6e12", "\"peak_flops\": 1e308",
+     "device_types[0]: peak_flops 1e+308 is out of range: expected 1e+06..1e+18 FLOP/s"},
+    {"\"memory_bandwidth\": 732e9", "\"memory_bandwidth\": 1e308",
+     "device_types[0]: memory_bandwidth 1e+308 is out of range: expected 1000..1e+15 bytes/s"},
+    {"\"memory_bytes\": 16e9", "\"memory_bytes\": 1e-300",
+     "device_types[0]: memory_bytes 1e-300 is out of range: expected 1024..1.1259e+15 bytes"},
+    {"\"class\": \"gpu\"", "\"class\": \"tpu\"",
+     "device_types[0]: unknown class 'tpu' (classes: gpu, cpu)"},
+    {"\"class\": \"gpu\", ", "", "device_types[0]: missing field 'class'"},
+    /* Names from the file are printed escaped. */
+    {"\"type\": \"P100\", \"node\": 1", "\"type\": \"P\\u001b[2J\", \"node\": 1",
+     "unknown type 'P\\x1b[2J' (types: P100)"},
 };
+
+/* The message for a huge figure says what range is expected, never that
+ * the value "must be positive" (it is). */
+START_TEST(test_json_huge_not_positive)
+{
+    char src[512];
+    FILE *f = fopen(soap_test_data("machines/two-nodes.json", src, sizeof src), "r");
+    ck_assert_ptr_nonnull(f);
+    char text[8192], edited[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, "\"bandwidth\": 20e9");
+    ck_assert_ptr_nonnull(at);
+    snprintf(edited, sizeof edited, "%.*s\"bandwidth\": 1e308%s", (int)(at - text), text,
+             at + strlen("\"bandwidth\": 20e9"));
+    char path[64];
+    soap_test_tmpfile(path, sizeof path, ".json");
+    soap_test_write(path, edited);
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_ptr_null(soap_machine_read_json(path, &err));
+    ck_assert_msg(strstr(err.msg, "positive") == NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "out of range") != NULL, "%s", err.msg);
+    /* A latency of 0 is a figure like any other. */
+    at = strstr(text, "\"latency_s\": 1e-6");
+    snprintf(edited, sizeof edited, "%.*s\"latency_s\": 0%s", (int)(at - text), text,
+             at + strlen("\"latency_s\": 1e-6"));
+    soap_test_write(path, edited);
+    soap_machine *m = soap_machine_read_json(path, &err);
+    ck_assert_msg(m != NULL, "latency 0 refused: %s", err.msg);
+    ck_assert(m->links[0].latency == 0);
+    soap_machine_free(m);
+    unlink(path);
+}
+END_TEST
+
+/* The same ranges hold for machines built in code (soap_machine_finish). */
+typedef struct range_case {
+    const char *what;
+    int field; /* 0 peak, 1 membw, 2 memory, 3 launch, 4 link bw, 5 latency */
+    double value;
+    const char *needle; /* NULL: accepted */
+} range_case;
+
+static const range_case range_table[] = {
+    {"peak tiny", 0, 1e-300, "device type 'G': peak FLOP/s 1e-300 is out of range: expected "
+                             "1e+06..1e+18 FLOP/s"},
+    {"peak huge", 0, 1e308, "peak FLOP/s 1e+308 is out of range"},
+    {"peak nan", 0, NAN, "peak FLOP/s nan is out of range"},
+    {"membw tiny", 1, 1e-300, "memory bandwidth 1e-300 is out of range: expected 1000..1e+15"},
+    {"memory huge", 2, 1e308, "memory capacity 1e+308 is out of range"},
+    {"launch huge", 3, 1e30, "launch overhead 1e+30 is out of range: expected 0..10 seconds"},
+    {"launch negative", 3, -1e-9, "launch overhead -1e-09 is out of range"},
+    {"link bw huge", 4, 1e308, "link 'l0': bandwidth 1e+308 is out of range"},
+    {"link bw inf", 4, INFINITY, "link 'l0': bandwidth inf is out of range"},
+    {"latency huge", 5, 1e30, "link 'l0': latency 1e+30 is out of range"},
+    {"latency zero", 5, 0, NULL},
+    {"launch zero", 3, 0, NULL},
+    {"microcontroller", 0, 1e6, NULL},
+    {"memory 1 KiB", 2, 1024, NULL},
+    {"memory 1 PiB", 2, SOAP_MEMORY_MAX, NULL},
+    {"bandwidth 1 PB/s", 4, 1e15, NULL},
+};
+
+START_TEST(test_finish_ranges)
+{
+    const range_case *c = &range_table[_i];
+    soap_machine *m = soap_machine_new("ranges");
+    soap_device_type ty = gpu_type;
+    double *fig[4] = {&ty.peak_flops, &ty.mem_bandwidth, &ty.mem_capacity, &ty.launch_overhead};
+    if (c->field < 4)
+        *fig[c->field] = c->value;
+    int t = soap_machine_add_type(m, &ty);
+    soap_machine_add_device(m, "d0", t, 0);
+    soap_machine_add_device(m, "d1", t, 0);
+    int ends[2] = {0, 1};
+    soap_machine_add_link(m, "l0", SOAP_LINK_PCIE, c->field == 4 ? c->value : 10e9,
+                          c->field == 5 ? c->value : 1e-6, ends, 2);
+    soap_error err;
+    soap_error_clear(&err);
+    soap_status st = soap_machine_finish(m, &err);
+    if (c->needle) {
+        ck_assert_msg(st == SOAP_ERR_INVALID, "%s: accepted", c->what);
+        ck_assert_msg(strstr(err.msg, c->needle) != NULL, "%s: message '%s' lacks '%s'",
+                      c->what, err.msg, c->needle);
+    } else {
+        ck_assert_msg(st == SOAP_OK, "%s: %s", c->what, err.msg);
+    }
+    soap_machine_free(m);
+}
+END_TEST
+
+/* Every preset through soap_machine_to_json, a file and back: the same
+ * fingerprint; presets say their device class. */
+START_TEST(test_to_json_presets)
+{
+    const char *const *names = soap_machine_preset_names();
+    int count = 0;
+    for (int i = 0; names[i]; i++, count++) {
+        const char *name = strcmp(names[i], "cpu-<n>") == 0 ? "cpu-3" : names[i];
+        soap_machine *m = preset(name);
+        json_t *doc = soap_machine_to_json(m);
+        ck_assert_ptr_nonnull(doc);
+        char path[64];
+        soap_test_tmpfile(path, sizeof path, ".json");
+        ck_assert_int_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+        json_decref(doc);
+        soap_error err;
+        soap_error_clear(&err);
+        soap_machine *r = soap_machine_read_json(path, &err);
+        ck_assert_msg(r != NULL, "%s: %s", name, err.msg);
+        ck_assert_msg(soap_machine_fingerprint(r) == soap_machine_fingerprint(m),
+                      "%s: fingerprint changed", name);
+        for (int t = 0; t < m->ntypes; t++)
+            ck_assert_int_eq(r->types[t].cls, m->types[t].cls);
+        ck_assert_int_eq(m->types[0].cls,
+                         strncmp(name, "cpu-", 4) == 0 ? SOAP_DEVICE_CPU : SOAP_DEVICE_GPU);
+        unlink(path);
+        soap_machine_free(r);
+        soap_machine_free(m);
+    }
+    ck_assert_int_ge(count, 4);
+}
+END_TEST
+
+/* The class enters the fingerprint and the file; names do not decide it. */
+START_TEST(test_device_class)
+{
+    ck_assert_str_eq(soap_device_class_name(SOAP_DEVICE_GPU), "gpu");
+    ck_assert_str_eq(soap_device_class_name(SOAP_DEVICE_CPU), "cpu");
+    ck_assert_int_eq(soap_device_class_parse("cpu"), SOAP_DEVICE_CPU);
+    ck_assert_int_eq(soap_device_class_parse("CPU"), -1);
+    soap_machine *a = preset("cpu-2"), *b = preset("cpu-2");
+    b->types[0].cls = SOAP_DEVICE_GPU;
+    ck_assert(soap_machine_fingerprint(a) != soap_machine_fingerprint(b));
+    char path[64];
+    soap_test_tmpfile(path, sizeof path, ".json");
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_int_eq(soap_machine_write_json(b, path, &err), SOAP_OK);
+    soap_machine *r = soap_machine_read_json(path, &err);
+    ck_assert_msg(r != NULL, "%s", err.msg);
+    ck_assert_str_eq(r->types[0].name, "CPU");
+    ck_assert_int_eq(r->types[0].cls, SOAP_DEVICE_GPU);
+    unlink(path);
+    soap_machine_free(r);
+    soap_machine_free(a);
+    soap_machine_free(b);
+}
+END_TEST
 
 START_TEST(test_json_edits)
 {
@@ -1004,6 +1189,7 @@ Suite *soap_suite_machine(void)
 
     tc = tcase_create("finish_errors");
     tcase_add_loop_test(tc, test_finish_errors, 0, BAD_COUNT);
+    tcase_add_loop_test(tc, test_finish_ranges, 0, N(range_table));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("narrow");
@@ -1028,6 +1214,9 @@ Suite *soap_suite_machine(void)
     tcase_add_loop_test(tc, test_json_edits, 0, N(edit_table));
     tcase_add_test(tc, test_json_precision);
     tcase_add_test(tc, test_json_write_error);
+    tcase_add_test(tc, test_json_huge_not_positive);
+    tcase_add_test(tc, test_to_json_presets);
+    tcase_add_test(tc, test_device_class);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
