@@ -571,7 +571,8 @@ char *soap_name_escape(const char *name, char *buf, size_t len);
 
 /* The JSON document soap_machine_write_json / soap_graph_write_json write
  * (a machine file, a model file); it reads back as the same machine / model
- * (same fingerprint). The caller json_decref()s it. */
+ * (same fingerprint). The caller json_decref()s it. soap_graph_to_json
+ * gives NULL if a name is not valid UTF-8 (JSON cannot hold it). */
 struct json_t *soap_machine_to_json(const soap_machine *m);
 struct json_t *soap_graph_to_json(const soap_graph *g);
 
