@@ -86,7 +86,7 @@ char *soap_name_escape(const char *name, char *buf, size_t len)
     for (const unsigned char *p = s; *p; p++)
         total += escape_byte(*p, unit);
     /* Whole escapes only: a cut never leaves half of "\x1b". */
-    size_t room = total < len ? len - 1 : (len > 4 ? len - 4 : 0);
+    size_t room = total < len || len <= 4 ? len - 1 : len - 4;
     size_t n = 0;
     for (const unsigned char *p = s; *p; p++) {
         size_t k = escape_byte(*p, unit);

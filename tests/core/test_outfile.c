@@ -168,8 +168,9 @@ START_TEST(test_symlink_loop)
 END_TEST
 
 /* A character device stays one: written directly, never renamed over. As
- * root a null device node is made in a temporary folder; otherwise
- * /dev/null itself is written. */
+ * root a null device node is made in a temporary folder (a writer that
+ * renamed over its target could then not replace the machine's /dev/null);
+ * otherwise /dev/null itself is written. */
 START_TEST(test_char_device)
 {
     char dir[64], node[128];
@@ -187,11 +188,11 @@ START_TEST(test_char_device)
     /* Through a symlink too. */
     char link[128];
     snprintf(link, sizeof link, "%s/to-null", dir);
-    ck_assert_int_eq(symlink("/dev/null", link), 0);
+    ck_assert_int_eq(symlink(path, link), 0);
     ck_assert_int_eq(write_text(link, "x\n", &err), SOAP_OK);
     ck_assert_int_eq(lstat(link, &sb), 0);
     ck_assert(S_ISLNK(sb.st_mode));
-    ck_assert_int_eq(stat("/dev/null", &sb), 0);
+    ck_assert_int_eq(lstat(path, &sb), 0);
     ck_assert(S_ISCHR(sb.st_mode));
     remove_dir(dir);
 }
@@ -241,19 +242,30 @@ START_TEST(test_directory_refused)
 }
 END_TEST
 
+/* A full device (ENOSPC on every write). As root a full node (1, 7) is made
+ * in a temporary folder, so that a writer that renamed over its target could
+ * not replace the machine's /dev/full; otherwise /dev/full itself. */
 START_TEST(test_dev_full)
 {
+    char dir[64], node[128];
+    make_dir(dir, sizeof dir);
+    snprintf(node, sizeof node, "%s/full", dir);
+    const char *path = node;
     struct stat sb;
-    if (stat("/dev/full", &sb) != 0 || !S_ISCHR(sb.st_mode))
-        return; /* no /dev/full here (it is on every Linux) */
+    if (mknod(node, S_IFCHR | 0666, makedev(1, 7)) != 0)
+        path = "/dev/full";
+    if (stat(path, &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+        remove_dir(dir);
+        return; /* no full device here (/dev/full is on every Linux) */
+    }
     soap_error err;
-    ck_assert_int_eq(write_text("/dev/full", "no room\n", &err), SOAP_ERR_IO);
-    ck_assert_msg(strstr(err.msg, "/dev/full") && strstr(err.msg, strerror(ENOSPC)), "%s",
-                  err.msg);
-    ck_assert_int_eq(soap_write_file_atomic("/dev/full", "no room\n", &err), SOAP_ERR_IO);
-    ck_assert_msg(strstr(err.msg, "/dev/full"), "%s", err.msg);
-    ck_assert_int_eq(stat("/dev/full", &sb), 0);
+    ck_assert_int_eq(write_text(path, "no room\n", &err), SOAP_ERR_IO);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, strerror(ENOSPC)), "%s", err.msg);
+    ck_assert_int_eq(soap_write_file_atomic(path, "no room\n", &err), SOAP_ERR_IO);
+    ck_assert_msg(strstr(err.msg, path), "%s", err.msg);
+    ck_assert_int_eq(lstat(path, &sb), 0);
     ck_assert(S_ISCHR(sb.st_mode));
+    remove_dir(dir);
 }
 END_TEST
 
