@@ -77,6 +77,15 @@ rc_is 0
 [ -p "$TMP/pipe" ] && pass || fail "the FIFO was replaced"
 grep -q '"soap-strategy"' "$TMP/from-pipe" && pass || fail "nothing came through the FIFO"
 
+# /dev/stdout: into the file stdout goes to (after what was printed), and
+# into a pipe (whose /proc link names no file).
+run "${STRAT[@]}" --out /dev/stdout
+rc_is 0
+out_has "strategy data: model tiny_cnn"
+out_has '"format": "soap-strategy"'
+"$SOAP" "${STRAT[@]}" --out /dev/stdout 2>/dev/null | grep -q '"soap-strategy"' && pass ||
+    fail "--out /dev/stdout into a pipe"
+
 # A directory: refused with the path, left alone.
 mkdir "$TMP/dir"
 run "${STRAT[@]}" --out "$TMP/dir"

@@ -224,6 +224,54 @@ START_TEST(test_fifo)
 }
 END_TEST
 
+/* /dev/fd/N, /proc/self/fd/N and /dev/stdout write through the descriptor:
+ * into a pipe (whose /proc link names no file), and into a file opened for
+ * appending (kept, not truncated nor replaced). */
+START_TEST(test_fd_aliases)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    char path[64];
+    snprintf(path, sizeof path, "/dev/fd/%d", p[1]);
+    soap_error err;
+    ck_assert_msg(write_text(path, "via fd\n", &err) == SOAP_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    ck_assert_msg(write_text(path, "via proc\n", &err) == SOAP_OK, "%s", err.msg);
+    close(p[1]);
+    char buf[64] = "";
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "via fd\nvia proc\n");
+    close(p[0]);
+
+    char dir[64], file[128];
+    make_dir(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/log.txt", dir);
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "first\n", 6), 6);
+    struct stat before, after;
+    ck_assert_int_eq(fstat(fd, &before), 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    soap_status st = write_text("/dev/stdout", "second\n", &err);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    ck_assert_msg(st == SOAP_OK, "%s", err.msg);
+    ck_assert_str_eq(slurp(file), "first\nsecond\n");
+    ck_assert_int_eq(stat(file, &after), 0);
+    ck_assert(after.st_ino == before.st_ino);
+    ck_assert_int_eq(count_entries(dir), 1);
+    remove_dir(dir);
+    /* A descriptor that is not open. */
+    ck_assert_int_eq(write_text("/dev/fd/987", "x", &err), SOAP_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "/dev/fd/987"), "%s", err.msg);
+}
+END_TEST
+
 START_TEST(test_directory_refused)
 {
     char dir[64];
@@ -327,6 +375,7 @@ Suite *soap_suite_outfile(void)
     tcase_add_test(tc, test_char_device);
     tcase_add_test(tc, test_fifo);
     tcase_add_test(tc, test_directory_refused);
+    tcase_add_test(tc, test_fd_aliases);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_test(tc, test_dev_full);
