@@ -538,8 +538,9 @@ soap_status soap_machine_write_json(const soap_machine *m, const char *path,
 struct json_t;
 struct json_t *soap_json_load_file(const char *path, const char *what, soap_error *err);
 
-/* Writes `text` to `path` through a temporary file and rename, so that a
- * failure leaves nothing half-written. */
+/* Writes `text` to `path` through soap_outfile (below): for a regular file
+ * a temporary file and rename, so that a failure leaves nothing
+ * half-written. */
 soap_status soap_write_file_atomic(const char *path, const char *text, soap_error *err);
 
 /* The one seed derivation: a generator for (seed, stream, index), where the
@@ -580,10 +581,14 @@ struct json_t *soap_graph_to_json(const soap_graph *g);
  * --csv, cost tables, weights) goes through one writer: a regular file, or
  * a symlink to one (its target is written), gets a temporary file beside
  * the target and a rename at commit, so a failure leaves the old contents;
- * a character device or FIFO (/dev/stdout, /dev/null, a pipe) is written
- * directly; anything else (a directory, a block device, a socket) is
- * refused with a message naming the path. New files get the usual
- * permissions (0666 less the umask); a replaced file keeps its mode. */
+ * a character device or FIFO (/dev/null, a terminal, a pipe) is written
+ * directly; /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N are
+ * written through a copy of that descriptor (wherever it goes: nothing is
+ * truncated or renamed); anything else (a directory, a block device, a
+ * socket) is refused with a message naming the path. New files get the
+ * usual permissions (0666 less the umask); a replaced file keeps its mode.
+ * A failed write (ENOSPC on /dev/full, a full disk) is an error naming the
+ * path. */
 typedef struct soap_outfile soap_outfile;
 /* NULL with *err if the target cannot be written. */
 soap_outfile *soap_outfile_open(const char *path, soap_error *err);
