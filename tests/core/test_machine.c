@@ -1030,6 +1030,24 @@ START_TEST(test_finish_ranges)
 }
 END_TEST
 
+/* Names in soap_machine_finish's messages are printed escaped. */
+START_TEST(test_finish_escapes)
+{
+    soap_machine *m = soap_machine_new("evil\x1b[2J");
+    int t = soap_machine_add_type(m, &gpu_type);
+    soap_machine_add_device(m, "d0", t, 0);
+    soap_machine_add_device(m, "d\n1", t, 0);
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_int_eq(soap_machine_finish(m, &err), SOAP_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "machine 'evil\\x1b[2J': device 'd0' cannot reach device "
+                                  "'d\\n1'") != NULL, "%s", err.msg);
+    ck_assert_ptr_null(strchr(err.msg, '\x1b'));
+    ck_assert_ptr_null(strchr(err.msg, '\n'));
+    soap_machine_free(m);
+}
+END_TEST
+
 /* Every preset through soap_machine_to_json, a file and back: the same
  * fingerprint; presets say their device class. */
 START_TEST(test_to_json_presets)
@@ -1190,6 +1208,7 @@ Suite *soap_suite_machine(void)
     tc = tcase_create("finish_errors");
     tcase_add_loop_test(tc, test_finish_errors, 0, BAD_COUNT);
     tcase_add_loop_test(tc, test_finish_ranges, 0, N(range_table));
+    tcase_add_test(tc, test_finish_escapes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("narrow");
