@@ -5,7 +5,7 @@
 
 #define SUITES(X)                                                                        \
     X(region) X(ops) X(graph) X(models) X(models_tiny) X(machine) X(model_json) X(outfile) \
-    X(escape)
+    X(escape) X(machine_ranges)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
