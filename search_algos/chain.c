@@ -5,8 +5,10 @@
  * chains (so the outcome does not depend on the number of threads), and
  * the seconds budget times min(threads, chains) / chains (the chains of one
  * thread run one after another). Threads take chains in chain order; each
- * thread has its own simulator and costs (soap_costs is not thread-safe),
- * thread 0 the problem's. Results are combined in chain order: the best
+ * thread has its own simulator, thread 0 the problem's and every other a
+ * clone of it (soap_sim_clone: the loaded costs are shared, the cost cache
+ * and task graph are the clone's), so every chain simulates with the same
+ * costs whichever thread runs it. Results are combined in chain order: the best
  * chain is the first with the lowest time, logs are concatenated.
  *
  * A proposal (mcmc, anneal): one op uniformly at random, one config of it
@@ -101,8 +103,7 @@ typedef struct shared {
 /* What one thread works with. */
 typedef struct worker {
     shared *sh;
-    soap_sim *sim;
-    soap_costs *costs; /* owned by extra threads, else NULL */
+    soap_sim *sim;     /* thread 0: the problem's; others: a clone, owned */
     soap_strategy *cur; /* full_sim and random: the strategy simulated */
     soap_config saved; /* full_sim: the config a proposal replaced */
 } worker;
@@ -458,7 +459,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Extra threads' simulators. */
+/* Extra threads' simulators: clones of the problem's. */
 static soap_status worker_init(worker *w, shared *sh, int t, soap_error *err)
 {
     memset(w, 0, sizeof *w);
@@ -467,21 +468,14 @@ static soap_status worker_init(worker *w, shared *sh, int t, soap_error *err)
         w->sim = sh->p->sim;
         return SOAP_OK;
     }
-    w->costs = soap_costs_new(sh->p->costs_path, err);
-    if (!w->costs)
-        return err->code;
-    w->sim = soap_sim_new(sh->p->g, sh->p->m, w->costs, &sh->p->sim_opt, err);
-    if (!w->sim)
-        return err->code;
-    return SOAP_OK;
+    w->sim = soap_sim_clone(sh->p->sim, err);
+    return w->sim ? SOAP_OK : err->code;
 }
 
 static void worker_free(worker *w, int t)
 {
     if (t > 0 && w->sim)
         soap_sim_free(w->sim);
-    if (w->costs)
-        soap_costs_free(w->costs);
     if (w->cur)
         soap_strategy_free(w->cur);
 }

@@ -205,7 +205,7 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
                 double sum = 0.0;
                 for (int t = 0; t < c.ntasks; t++) {
                     soap_region reg = soap_config_task_region(g, op, &c, t);
-                    soap_task_cost tc = soap_costs_task(p->costs, g, op, &reg, &m->types[ty]);
+                    soap_task_cost tc = soap_sim_task_cost(p->sim, op, &reg, &m->types[ty]);
                     double w = tc.fwd_s + (g->ops[op].kind == SOAP_OP_INPUT ? 0.0 : tc.bwd_s);
                     e.cost[e.cfirst[e.first[op] + v] + t * e.ntypes + ty] = w;
                     sum += w;

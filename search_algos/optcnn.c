@@ -80,7 +80,7 @@ static double node_cost(const soap_search_problem *p, int op, const soap_config 
     for (int t = 0; t < c->ntasks; t++) {
         soap_region r = soap_config_task_region(g, op, c, t);
         const soap_device_type *ty = &m->types[m->devices[c->device[t]].type];
-        soap_task_cost tc = soap_costs_task(p->costs, g, op, &r, ty);
+        soap_task_cost tc = soap_sim_task_cost(p->sim, op, &r, ty);
         load[c->device[t] % SOAP_MAX_TASKS] +=
             tc.fwd_s + (g->ops[op].kind == SOAP_OP_INPUT ? 0.0 : tc.bwd_s);
     }

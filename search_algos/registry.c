@@ -125,9 +125,9 @@ void soap_search_result_free(soap_search_result *r)
 static soap_status check_inputs(const soap_search_problem *p, const soap_search_options *o,
                                 soap_error *err)
 {
-    if (!p || !o || !p->g || !p->m || !p->sim || !p->costs)
+    if (!p || !o || !p->g || !p->m || !p->sim)
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "search: graph, machine, simulator and costs are required");
+                              "search: graph, machine and simulator are required");
     if (p->ninits < 1 || !p->inits)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "search: expected at least one initial strategy");
@@ -137,18 +137,12 @@ static soap_status check_inputs(const soap_search_problem *p, const soap_search_
     if (o->threads < 0 || o->threads > 1024)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "search: threads %d: expected 1 to 1024", o->threads);
-    int any = 0;
-    for (int k = 0; k < 4; k++)
-        any |= o->space.dims.allow[k];
-    (void)any; /* no dims at all is valid: only placement (or nothing) varies */
-    for (int i = 0; i < p->ninits; i++) {
-        if (!p->inits[i])
-            return soap_error_set(err, SOAP_ERR_INVALID, "search: initial strategy %d missing",
-                                  i);
-        if (soap_strategy_check(p->inits[i], p->g, p->m, err) != SOAP_OK)
-            return soap_error_prefix(err, "initial strategy %s",
-                                     p->init_names ? p->init_names[i] : "");
-    }
+    /* The initial strategies were checked where they were loaded; that they
+     * are for this graph and machine is an invariant (soap_sim_full asserts
+     * the fingerprints). */
+    for (int i = 0; i < p->ninits; i++)
+        SOAP_ASSERT(p->inits[i] && p->inits[i]->nops == p->g->nops &&
+                    p->inits[i]->ndevices == p->m->ndevices);
     return SOAP_OK;
 }
 

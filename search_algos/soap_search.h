@@ -84,16 +84,16 @@ int soap_space_neighbour(const soap_space *s, int op, const soap_config *current
 /* Inputs and outputs of a search                                      */
 /* ------------------------------------------------------------------ */
 /* What is searched. The simulator (with its costs) is borrowed and left in
- * an unspecified state; a search with several threads builds one more
- * simulator (and costs) per extra thread from costs_path and sim_opt,
- * because soap_costs is not thread-safe. */
+ * an unspecified state; a search with several threads gives every extra
+ * thread a clone of it (soap_sim_clone: the same graph, machine, options and
+ * loaded costs, a cache and task graph of its own). The initial strategies
+ * must be valid for g and m (checked where they were loaded:
+ * soap_strategy_load, soap_strategy_read_json, soap_strategy_check);
+ * soap_search_run asserts that they were made for g and m. */
 typedef struct soap_search_problem {
     const soap_graph *g;
     const soap_machine *m;
-    soap_sim *sim;
-    soap_costs *costs;          /* the costs sim was made with */
-    const char *costs_path;     /* optional: measured table of `costs` (NULL: analytic) */
-    soap_sim_options sim_opt;   /* the options sim was made with */
+    soap_sim *sim;                     /* for g on m */
     const soap_strategy *const *inits; /* >= 1 initial strategies */
     const char *const *init_names;     /* optional: names for reports */
     int ninits;

@@ -135,7 +135,9 @@ START_TEST(test_exhaustive_known)
 }
 END_TEST
 
-#define LENET_PROPOSALS 2000
+/* Enough for each of seeds 1-5 to reach the optimum (seed 3 needs more than
+ * 3,000 with the chains' current seed derivation). */
+#define LENET_PROPOSALS 5000
 
 START_TEST(test_mcmc_reaches_optimum)
 {

@@ -10,6 +10,7 @@
  * whole model takes the sum of its task times; and bad input. */
 #include <check.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -512,16 +513,16 @@ START_TEST(test_errors)
 
     soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
     ck_assert_ptr_nonnull(sim);
-    /* A strategy made for another machine. */
+    /* Strategies are checked where they enter, not by the simulator: a
+     * strategy made for another machine and an invalid config are refused
+     * by soap_strategy_check (what a hand-built strategy goes through). */
     soap_strategy *s4 = soap_strategy_new(g, m4);
     soap_error_clear(&err);
-    ck_assert(soap_sim_full(sim, s4, &err) < 0);
-    ck_assert_int_eq(err.code, SOAP_ERR_MISMATCH);
-    /* An invalid config. */
+    ck_assert_int_eq(soap_strategy_check(s4, g, m, &err), SOAP_ERR_MISMATCH);
     soap_strategy *s = soap_strategy_new(g, m);
     s->configs[x].device[0] = 5;
     soap_error_clear(&err);
-    ck_assert(soap_sim_full(sim, s, &err) < 0);
+    ck_assert_int_eq(soap_strategy_check(s, g, m, &err), SOAP_ERR_INVALID);
     ck_assert_msg(strstr(err.msg, "'x'") != NULL, "%s", err.msg);
     /* Nothing simulated: nothing to export. */
     char path[64];
@@ -545,6 +546,45 @@ START_TEST(test_errors)
     soap_machine_free(m);
     soap_machine_free(m4);
     soap_graph_free(g);
+}
+END_TEST
+
+/* A strategy made for another machine reaches soap_sim_full: a broken
+ * invariant (it should have been refused where it was loaded), so abort. */
+START_TEST(test_mismatch_aborts)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_graph *g = soap_graph_new("chain", 8);
+    int x = add_input(g, "x", 8, 1000);
+    soap_add_linear(g, "fc1", x, 500, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_machine *m4 = preset("p100x16", 4);
+    soap_costs *c = soap_costs_new(NULL, &err);
+    soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
+    ck_assert_ptr_nonnull(sim);
+    soap_strategy *s4 = soap_strategy_new(g, m4);
+    soap_sim_full(sim, s4, &err);
+}
+END_TEST
+
+/* The same for a strategy of the right machine but another model (the op
+ * count matches, the fingerprint does not). */
+START_TEST(test_other_model_aborts)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_graph *g = soap_graph_new("chain", 8);
+    soap_add_linear(g, "fc1", add_input(g, "x", 8, 1000), 500, 0, -1);
+    soap_graph *h = soap_graph_new("chain", 8);
+    soap_add_linear(h, "fc1", add_input(h, "x", 8, 1000), 400, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_costs *c = soap_costs_new(NULL, &err);
+    soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
+    ck_assert_ptr_nonnull(sim);
+    soap_strategy *sh = soap_strategy_new(h, m);
+    ck_assert_int_eq(sh->nops, g->nops);
+    soap_sim_full(sim, sh, &err);
 }
 END_TEST
 
@@ -572,6 +612,8 @@ Suite *soap_suite_sim_cases(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_test(tc, test_errors);
+    tcase_add_test_raise_signal(tc, test_mismatch_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_other_model_aborts, SIGABRT);
     suite_add_tcase(s, tc);
     return s;
 }
