@@ -165,9 +165,7 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
     for (int pass = 0; pass < 2 && base < 0; pass++)
         for (int i = 0; i < p->ninits; i++) {
             if (pass == 0) {
-                r->init_s[i] = soap_sim_full(p->sim, p->inits[i], err);
-                if (r->init_s[i] < 0.0)
-                    return err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
+                r->init_s[i] = search_simulate(p->sim, p->inits[i]);
                 r->init_fits[i] = search_sim_fits(p->sim);
             }
             /* The best initial strategy that fits (pass 0), or the best of
@@ -188,9 +186,7 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
      * capacity while `base` fits. */
     int base_fits = r->init_fits[base] || o->allow_over_capacity;
     if (r->best) {
-        double t = soap_sim_full(p->sim, r->best, err);
-        if (t < 0.0)
-            return err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
+        double t = search_simulate(p->sim, r->best);
         /* Delta simulation promises full simulation's result exactly. */
         SOAP_ASSERT(fabs(t - r->best_s) <= 1e-9 * fabs(t));
         r->best_s = t;

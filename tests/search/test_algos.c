@@ -289,6 +289,7 @@ Suite *soap_suite_search_algos(void)
     tc = tcase_create("registry");
     tcase_add_test(tc, test_registry);
     tcase_add_test(tc, test_log_file);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

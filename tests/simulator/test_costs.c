@@ -591,6 +591,7 @@ Suite *soap_suite_costs(void)
     tcase_add_loop_test(tc, analytic_monotone_and_floor, 0,
                         (int)(sizeof mono_types / sizeof mono_types[0]));
     tcase_add_test(tc, analytic_util_curve);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("table");
@@ -599,6 +600,7 @@ Suite *soap_suite_costs(void)
     tcase_add_loop_test(tc, table_malformed, 0,
                         (int)(sizeof bad_tables / sizeof bad_tables[0]));
     tcase_add_test(tc, table_io_errors);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("costs_cache");
@@ -612,6 +614,7 @@ Suite *soap_suite_costs(void)
     tc = tcase_create("registry_and_names");
     tcase_add_test(tc, registry);
     tcase_add_test(tc, sync_names);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim_internal.h"
+#include "sim_testing.h"
 #include "soap_sim.h"
 #include "sim_fixtures.h"
 #include "test_util.h"
@@ -102,15 +102,12 @@ static void run_free(run *r)
 }
 
 /* The task of (kind, op, index) in the simulator's graph (white box). */
-static const sim_task *find_task(const soap_sim *sim, int kind, int op, int idx)
+static sim_testing_task find_task(const soap_sim *sim, int kind, int op, int idx)
 {
-    for (int x = 0; x < sim->task_used; x++) {
-        const sim_task *t = &sim->tasks[x];
-        if (t->kind == kind && t->op == op && t->idx == idx)
-            return t;
-    }
-    ck_abort_msg("no task of kind %d op %d index %d", kind, op, idx);
-    return NULL;
+    sim_testing_task t;
+    if (!sim_testing_find(sim, kind, op, idx, &t))
+        ck_abort_msg("no task of kind %d op %d index %d", kind, op, idx);
+    return t;
 }
 
 /* ------------------------------------------------------------------ */
@@ -144,14 +141,14 @@ START_TEST(test_known_transfer)
     double want = 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X + 4e-4 + u1;
     ck_assert_double_eq_tol(r.t, want, TOL);
     /* Where each piece ran. */
-    const sim_task *f2 = find_task(r.sim, SIM_FWD, fc2, 0);
-    ck_assert_int_eq(f2->res, 1);
-    ck_assert_double_eq_tol(f2->start, 1e-4 + 2e-4 + X, TOL);
-    const sim_task *b1 = find_task(r.sim, SIM_BWD, fc1, 0);
-    ck_assert_int_eq(b1->res, 0);
-    ck_assert_double_eq_tol(b1->start, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X, TOL);
-    const sim_task *u2 = find_task(r.sim, SIM_UPDATE, g->ops[fc2].weights[0], 0);
-    ck_assert_double_eq_tol(u2->end, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + 3 * 5e5 / G_MEMBW +
+    sim_testing_task f2 = find_task(r.sim, SIM_TESTING_FWD, fc2, 0);
+    ck_assert_int_eq(f2.res, 1);
+    ck_assert_double_eq_tol(f2.start, 1e-4 + 2e-4 + X, TOL);
+    sim_testing_task b1 = find_task(r.sim, SIM_TESTING_BWD, fc1, 0);
+    ck_assert_int_eq(b1.res, 0);
+    ck_assert_double_eq_tol(b1.start, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X, TOL);
+    sim_testing_task u2 = find_task(r.sim, SIM_TESTING_UPDATE, g->ops[fc2].weights[0], 0);
+    ck_assert_double_eq_tol(u2.end, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + 3 * 5e5 / G_MEMBW +
                                          G_LAUNCH, TOL);
     soap_sim_result res;
     soap_sim_result_get(r.sim, &res);
@@ -427,17 +424,17 @@ START_TEST(test_fifo)
         int kind, op;
         double ready, start;
     } want[] = {
-        {SIM_FWD, in1, 0, 0},        {SIM_FWD, ua, 1e-4, 1e-4},   {SIM_FWD, ub, 1e-4, 2e-4},
-        {SIM_BWD, ua, 2e-4, 3e-4},   {SIM_FWD, uc, 2.5e-4, 4e-4}, {SIM_BWD, ub, 3e-4, 5e-4},
-        {SIM_BWD, uc, 5e-4, 6e-4},
+        {SIM_TESTING_FWD, in1, 0, 0},        {SIM_TESTING_FWD, ua, 1e-4, 1e-4},   {SIM_TESTING_FWD, ub, 1e-4, 2e-4},
+        {SIM_TESTING_BWD, ua, 2e-4, 3e-4},   {SIM_TESTING_FWD, uc, 2.5e-4, 4e-4}, {SIM_TESTING_BWD, ub, 3e-4, 5e-4},
+        {SIM_TESTING_BWD, uc, 5e-4, 6e-4},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const sim_task *t = find_task(r.sim, want[i].kind, want[i].op, 0);
-        ck_assert_int_eq(t->res, 1);
-        ck_assert_msg(fabs(t->ready - want[i].ready) < TOL && fabs(t->start - want[i].start) < TOL,
+        sim_testing_task t = find_task(r.sim, want[i].kind, want[i].op, 0);
+        ck_assert_int_eq(t.res, 1);
+        ck_assert_msg(fabs(t.ready - want[i].ready) < TOL && fabs(t.start - want[i].start) < TOL,
                       "task %zu (%s of %s): ready %g start %g, expected %g and %g", i,
-                      sim_kind_names[want[i].kind], g->ops[want[i].op].name, t->ready,
-                      t->start, want[i].ready, want[i].start);
+                      sim_testing_kind_name(want[i].kind), g->ops[want[i].op].name, t.ready,
+                      t.start, want[i].ready, want[i].start);
     }
     run_free(&r);
     soap_strategy_free(s);
@@ -593,17 +590,21 @@ Suite *soap_suite_sim_cases(void)
     Suite *s = suite_create("sim_cases");
     TCase *tc = tcase_create("known_transfer");
     tcase_add_test(tc, test_known_transfer);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("contention");
     tcase_add_loop_test(tc, test_contention, 0, 2);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("weight_sync");
     tcase_add_loop_test(tc, test_weight_sync, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
     tcase_add_loop_test(tc, test_overlap, 0, 2);
     tcase_add_test(tc, test_ring_two_hops);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("fifo");
     tcase_add_test(tc, test_fifo);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("one_device");
     tcase_add_loop_test(tc, test_one_device, 0,
@@ -614,6 +615,7 @@ Suite *soap_suite_sim_cases(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test_raise_signal(tc, test_mismatch_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, test_other_model_aborts, SIGABRT);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }
