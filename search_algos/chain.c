@@ -8,8 +8,8 @@
  * thread has its own simulator, thread 0 the problem's and every other a
  * clone of it (soap_sim_clone: the loaded costs are shared, the cost cache
  * and task graph are the clone's), so every chain simulates with the same
- * costs whichever thread runs it. Results are combined in chain order: the best
- * chain is the first with the lowest time, logs are concatenated.
+ * costs whichever thread runs it. Results are combined in chain order: the
+ * best chain is the first with the lowest time, logs are concatenated.
  *
  * A proposal (mcmc, anneal): one op uniformly at random, one config of it
  * uniformly at random from the space (soap_space_random), the uniform draw

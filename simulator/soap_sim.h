@@ -152,11 +152,12 @@ typedef struct soap_sim soap_sim;
 soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c,
                        const soap_sim_options *opt, soap_error *err);
 /* A simulator like sim: the same graph, machine, options and loaded costs
- * (shared, not re-read: a soap_costs_share handle), with a cost cache and a task graph of its own; it
- * has simulated nothing yet. The clone may be used on another thread while
- * sim is used on this one (sim itself is only read here: taking a clone of a
- * simulator that is in use elsewhere is fine). Free it with soap_sim_free;
- * it must not outlive g and m, but may outlive sim and its costs handle. */
+ * (shared, not re-read: a soap_costs_share handle), with a cost cache and a
+ * task graph of its own; it has simulated nothing yet. The clone may be used
+ * on another thread while sim is used on this one (sim itself is only read
+ * here: taking a clone of a simulator that is in use elsewhere is fine).
+ * Free it with soap_sim_free; it must not outlive g and m, but may outlive
+ * sim and its costs handle. */
 soap_sim *soap_sim_clone(const soap_sim *sim, soap_error *err);
 void soap_sim_free(soap_sim *sim);
 

@@ -40,9 +40,8 @@ static void write_table(const soap_graph *g, const soap_machine *m, char *path, 
                 continue;
             part.size[0] /= k;
             soap_task_cost c = {1e-4 * (op + 1) / k, 2e-4 * (op + 1) / k};
-            ck_assert_msg(soap_cost_table_append(path, m->types[0].name, sig, &part, c, &err) ==
-                              SOAP_OK,
-                          "%s", err.msg);
+            soap_status st = soap_cost_table_append(path, m->types[0].name, sig, &part, c, &err);
+            ck_assert_msg(st == SOAP_OK, "%s", err.msg);
         }
     }
 }

@@ -424,8 +424,9 @@ START_TEST(test_fifo)
         int kind, op;
         double ready, start;
     } want[] = {
-        {SIM_TESTING_FWD, in1, 0, 0},        {SIM_TESTING_FWD, ua, 1e-4, 1e-4},   {SIM_TESTING_FWD, ub, 1e-4, 2e-4},
-        {SIM_TESTING_BWD, ua, 2e-4, 3e-4},   {SIM_TESTING_FWD, uc, 2.5e-4, 4e-4}, {SIM_TESTING_BWD, ub, 3e-4, 5e-4},
+        {SIM_TESTING_FWD, in1, 0, 0},      {SIM_TESTING_FWD, ua, 1e-4, 1e-4},
+        {SIM_TESTING_FWD, ub, 1e-4, 2e-4}, {SIM_TESTING_BWD, ua, 2e-4, 3e-4},
+        {SIM_TESTING_FWD, uc, 2.5e-4, 4e-4}, {SIM_TESTING_BWD, ub, 3e-4, 5e-4},
         {SIM_TESTING_BWD, uc, 5e-4, 6e-4},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {

@@ -197,8 +197,9 @@ START_TEST(test_delta_equals_full)
         ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[op], &c));
         if (gsl_rng_uniform(rng) >= KEEP) {
             soap_sim_undo(f.a);
-            ck_assert_msg(sim_testing_iteration(f.a) == before, "step %d: undo gives %.17g, was %.17g",
-                          step, sim_testing_iteration(f.a), before);
+            ck_assert_msg(sim_testing_iteration(f.a) == before,
+                          "step %d: undo gives %.17g, was %.17g", step,
+                          sim_testing_iteration(f.a), before);
             t = before;
         } else {
             kept++;
