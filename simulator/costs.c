@@ -10,10 +10,11 @@
  *    any thread). Providers' lookups only read their state, so handles on
  *    different threads may look up through one set at the same time.
  *  - a cache of its own (below), which is what makes a look-up cheap and
- *    what makes a handle not thread-safe: one handle per thread. Every
- *    simulator takes its own handle (soap_sim_new shares the caller's set),
- *    so a clone of a simulator on another thread neither re-reads the table
- *    nor shares a cache.
+ *    what makes a handle not thread-safe: one handle per thread. A
+ *    simulator looks up through the handle it was made with, and a clone
+ *    of it (soap_sim_clone) through a soap_costs_share handle of its own,
+ *    so a clone on another thread neither re-reads the table nor shares a
+ *    cache.
  *
  * A task's cost is a function of (device type, op signature, partition
  * sizes) only. The region handed to the providers is the canonical one with
