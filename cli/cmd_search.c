@@ -457,9 +457,6 @@ static int run_search(int argc, char **argv)
     soap_search_problem p = {.g = g,
                              .m = m,
                              .sim = sim,
-                             .costs = costs,
-                             .costs_path = v[O_COSTS],
-                             .sim_opt = simopt,
                              .inits = (const soap_strategy *const *)in.s,
                              .init_names = (const char *const *)in.name,
                              .ninits = in.n};

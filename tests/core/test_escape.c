@@ -67,6 +67,7 @@ Suite *soap_suite_escape(void)
 {
     Suite *s = suite_create("escape");
     TCase *tc = tcase_create("escape");
+    tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_escape, 0, (int)(sizeof escape_table / sizeof escape_table[0]));
     tcase_add_test(tc, test_escape_null_and_long);
     suite_add_tcase(s, tc);

@@ -1023,6 +1023,7 @@ Suite *soap_suite_machine(void)
     tcase_add_test(tc, test_preset_link_figures);
     tcase_add_test(tc, test_preset_names);
     tcase_add_loop_test(tc, test_preset_unknown, 0, N(bad_preset_table));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("routes");
@@ -1034,10 +1035,12 @@ Suite *soap_suite_machine(void)
     tc = tcase_create("tie_breaks");
     tcase_add_loop_test(tc, test_tie_break, 0, N(tie_table));
     tcase_add_test(tc, test_bus_and_links);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("finish_errors");
     tcase_add_loop_test(tc, test_finish_errors, 0, BAD_COUNT);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("narrow");
@@ -1045,14 +1048,17 @@ Suite *soap_suite_machine(void)
     tcase_add_test(tc, test_narrow_k80);
     tcase_add_test(tc, test_narrow_bus_and_full);
     tcase_add_loop_test(tc, test_narrow_errors, 0, N(narrow_bad));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fingerprint");
     tcase_add_test(tc, test_fingerprints);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("load");
     tcase_add_test(tc, test_load);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("json");

@@ -203,11 +203,13 @@ Suite *soap_suite_machine_ranges(void)
 {
     Suite *s = suite_create("machine_ranges");
     TCase *tc = tcase_create("ranges");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_json_huge_not_positive);
     tcase_add_loop_test(tc, test_finish_ranges, 0, N(range_table));
     tcase_add_test(tc, test_finish_escapes);
     suite_add_tcase(s, tc);
     tc = tcase_create("class_and_json");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_to_json_presets);
     tcase_add_test(tc, test_device_class);
     suite_add_tcase(s, tc);

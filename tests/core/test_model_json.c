@@ -549,17 +549,20 @@ Suite *soap_suite_model_json(void)
     tcase_add_loop_test(tc, test_data_file, 0, N(data_files));
     tcase_add_test(tc, test_lenet_file_is_builtin);
     tcase_add_test(tc, test_sharing_and_layers);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("format");
     tcase_add_test(tc, test_written_text);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_repeated_inputs);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bad_files");
     tcase_add_loop_test(tc, test_bad_file, 0, N(bad_cases));
     tcase_add_test(tc, test_io_errors);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

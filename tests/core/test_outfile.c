@@ -368,6 +368,7 @@ Suite *soap_suite_outfile(void)
 {
     Suite *s = suite_create("outfile");
     TCase *tc = tcase_create("targets");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_regular_new_and_replaced);
     tcase_add_loop_test(tc, test_umask, 0, (int)(sizeof umask_table / sizeof umask_table[0]));
     tcase_add_test(tc, test_symlink);
@@ -378,6 +379,7 @@ Suite *soap_suite_outfile(void)
     tcase_add_test(tc, test_fd_aliases);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_dev_full);
     tcase_add_test(tc, test_failed_write_keeps_old);
     tcase_add_test(tc, test_missing_folder);

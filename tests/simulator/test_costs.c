@@ -670,6 +670,7 @@ Suite *soap_suite_costs(void)
                         (int)(sizeof mono_types / sizeof mono_types[0]));
     tcase_add_test(tc, analytic_util_curve);
     tcase_add_test(tc, analytic_class_not_name);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("table");
@@ -679,6 +680,7 @@ Suite *soap_suite_costs(void)
                         (int)(sizeof bad_tables / sizeof bad_tables[0]));
     tcase_add_test(tc, table_io_errors);
     tcase_add_test(tc, table_many_device_types);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("costs_cache");
@@ -692,6 +694,7 @@ Suite *soap_suite_costs(void)
     tc = tcase_create("registry_and_names");
     tcase_add_test(tc, registry);
     tcase_add_test(tc, sync_names);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }
