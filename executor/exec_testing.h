@@ -1,7 +1,8 @@
 /* exec_testing.h: what the executor's tests see of its internals, and only
  * that: the CPU reference kernels of one task (forward, backward, the
  * softmax cross-entropy loss) and the block helpers, which the kernel
- * suites run against their own references. They are declared and
+ * suites run against their own references, and the plan's weight
+ * allocation per device. They are declared and
  * documented in executor/cpu/cpu_kernels.h; exec_testing.c compiles both
  * headers together, so a declaration here that drifts from the kernels'
  * does not build. Not installed.
@@ -39,6 +40,10 @@ int64_t soap_cpu_block_offset(const soap_block *b, const int64_t *x);
 void soap_cpu_block_copy(const soap_block *dst, const soap_block *src, const soap_region *r);
 void soap_cpu_block_add(const soap_block *dst, const soap_block *src, const soap_region *r);
 void soap_cpu_block_zero(const soap_block *dst, const soap_region *r);
+
+/* Bytes the plan allocated on device `dev` for weights: replicas, their
+ * gradients and the sum buffers of replicated shards (exec_internal.h). */
+double exec_testing_weight_bytes(const soap_exec *x, int dev);
 
 #ifdef __cplusplus
 }

@@ -66,3 +66,9 @@ const char *sim_testing_kind_name(int kind)
     SOAP_ASSERT(kind > SIM_FREE && kind < SIM_KIND_COUNT);
     return sim_kind_names[kind];
 }
+
+void sim_testing_weight_bytes(soap_sim *sim, double *bytes)
+{
+    SOAP_ASSERT(sim && bytes);
+    sim_weight_bytes(sim, bytes);
+}

@@ -54,6 +54,9 @@ void sim_testing_label(const soap_sim *sim, int pos, char *buf, size_t len);
 int sim_testing_find(const soap_sim *sim, int kind, int op, int idx, sim_testing_task *out);
 /* "fwd", "bwd", ... */
 const char *sim_testing_kind_name(int kind);
+/* Per device (bytes[0..ndevices)): the weight memory of the last simulation
+ * (2 x the bytes of the shards each device holds: the base of peak memory). */
+void sim_testing_weight_bytes(soap_sim *sim, double *bytes);
 
 #ifdef __cplusplus
 }
