@@ -388,7 +388,6 @@ static int run_search(const cli_options *o, const cli_inputs *unused, void *own)
     soap_machine *m = ci.m;
     soap_graph *g = ci.g;
     soap_sim *sim = ci.sim;
-    soap_costs *costs = ci.costs;
     if ((rc = cli_load_strategies("--init", sopt->init, g, m, o->seed, &in)) != 0 ||
         stop_signal)
         goto done;
@@ -401,9 +400,6 @@ static int run_search(const cli_options *o, const cli_inputs *unused, void *own)
     soap_search_problem p = {.g = g,
                              .m = m,
                              .sim = sim,
-                             .costs = costs,
-                             .costs_path = o->costs,
-                             .sim_opt = o->sim,
                              .inits = (const soap_strategy *const *)in.s,
                              .init_names = (const char *const *)in.name,
                              .ninits = in.n};

@@ -95,41 +95,81 @@ static void outfile_free(soap_outfile *o)
     free(o);
 }
 
+/* The descriptor a path names by itself: /dev/stdout (1), /dev/stderr (2),
+ * /dev/fd/N and /proc/self/fd/N (N); -1 for any other path. Such a path is
+ * written through a copy of the descriptor, so that `--out /dev/stdout`
+ * goes wherever stdout goes (a terminal, a pipe, a file opened for
+ * appending) and nothing is truncated or renamed. */
+static int fd_alias(const char *path)
+{
+    if (strcmp(path, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(path, "/dev/stderr") == 0)
+        return 2;
+    const char *num = NULL;
+    if (strncmp(path, "/dev/fd/", 8) == 0)
+        num = path + 8;
+    else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+        num = path + 14;
+    if (!num || *num < '0' || *num > '9')
+        return -1;
+    char *end;
+    long n = strtol(num, &end, 10);
+    return (*end == '\0' && n >= 0 && n < INT_MAX) ? (int)n : -1;
+}
+
+/* o->f on an open descriptor (taken over), or an error naming the path. */
+static int adopt_fd(soap_outfile *o, int fd, const char *what, soap_error *err)
+{
+    if (fd >= 0 && (o->f = fdopen(fd, "w")) != NULL)
+        return 1;
+    soap_error_set(err, SOAP_ERR_IO, "%s: cannot %s: %s", o->path, what, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 soap_outfile *soap_outfile_open(const char *path, soap_error *err)
 {
     if (!path || !path[0]) {
         soap_error_set(err, SOAP_ERR_INVALID, "output file: expected a path, got none");
         return NULL;
     }
-    struct stat sb;
-    int exists = 0;
-    char *target = resolve_target(path, &sb, &exists, err);
-    if (!target)
-        return NULL;
     soap_outfile *o = soap_xcalloc(1, sizeof *o);
     o->path = soap_xstrdup(path);
-    o->target = target;
 
+    int alias = fd_alias(path);
+    if (alias >= 0) {
+        fflush(alias == 1 ? stdout : NULL); /* what was printed comes first */
+        if (adopt_fd(o, fcntl(alias, F_DUPFD_CLOEXEC, 3), "write", err))
+            return o;
+        outfile_free(o);
+        return NULL;
+    }
+
+    /* What the path is, symlinks followed by the kernel. */
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    if (!exists && errno != ENOENT) {
+        soap_error_set(err, SOAP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        outfile_free(o);
+        return NULL;
+    }
     if (exists && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode))) {
-        /* /dev/stdout, /dev/null, a pipe: there is nothing to rename over
+        /* /dev/null, a terminal, a pipe: there is nothing to rename over
          * (replacing a device node with a text file would break it). */
-        int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
         struct stat now;
         if (fd >= 0 && (fstat(fd, &now) != 0 || !(S_ISCHR(now.st_mode) ||
                                                   S_ISFIFO(now.st_mode)))) {
             close(fd);
             fd = -1;
-            errno = EINVAL;
+            errno = EINVAL; /* it changed under us */
         }
-        if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-            soap_error_set(err, SOAP_ERR_IO, "%s: cannot open for writing: %s", path,
-                           strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            outfile_free(o);
-            return NULL;
-        }
-        return o;
+        if (adopt_fd(o, fd, "open for writing", err))
+            return o;
+        outfile_free(o);
+        return NULL;
     }
     if (exists && !S_ISREG(sb.st_mode)) {
         soap_error_set(err, SOAP_ERR_IO,
@@ -138,13 +178,34 @@ soap_outfile *soap_outfile_open(const char *path, soap_error *err)
         outfile_free(o);
         return NULL;
     }
-    size_t n = strlen(target);
+
+    /* A regular file (or none yet): a temporary beside the file that the
+     * symlinks lead to, renamed over it at commit. */
+    struct stat lsb;
+    int lexists = 0;
+    o->target = resolve_target(path, &lsb, &lexists, err);
+    if (!o->target) {
+        outfile_free(o);
+        return NULL;
+    }
+    if (exists && (!lexists || lsb.st_dev != sb.st_dev || lsb.st_ino != sb.st_ino)) {
+        /* The links lead somewhere a name cannot (a /proc magic link):
+         * write the file in place. */
+        if (adopt_fd(o, open(path, O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC),
+                     "open for writing", err))
+            return o;
+        outfile_free(o);
+        return NULL;
+    }
+    size_t n = strlen(o->target);
     o->tmp = soap_xmalloc(n + 16);
-    snprintf(o->tmp, n + 16, "%s.tmpXXXXXX", target);
+    snprintf(o->tmp, n + 16, "%s.tmpXXXXXX", o->target);
     int fd = mkstemp(o->tmp);
     if (fd < 0) {
         soap_error_set(err, SOAP_ERR_IO, "%s: cannot create a temporary file beside it: %s",
                        path, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
         outfile_free(o);
         return NULL;
     }
@@ -159,9 +220,7 @@ soap_outfile *soap_outfile_open(const char *path, soap_error *err)
         mode = 0666 & ~mask;
     }
     (void)fchmod(fd, mode);
-    if (!(o->f = fdopen(fd, "w"))) {
-        soap_error_set(err, SOAP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        close(fd);
+    if (!adopt_fd(o, fd, "write", err)) {
         unlink(o->tmp);
         outfile_free(o);
         return NULL;

@@ -93,22 +93,26 @@ static soap_status share_weights(soap_graph *g, int id, const soap_shape *ws, in
 {
     soap_op *o = &g->ops[id];
     const char *kname = soap_op_kind_name(o->kind);
+    /* Names come from model files: printed escaped. */
+    char me[SOAP_NAME_MAX * 4], other[SOAP_NAME_MAX * 4];
+    soap_name_escape(o->name, me, sizeof me);
+    soap_name_escape(o->p.share_weights, other, sizeof other);
     int sid = soap_graph_find(g, o->p.share_weights);
     if (sid < 0)
         return soap_error_set(err, SOAP_ERR_NOT_FOUND,
                               "op '%s' (%s): share_weights names '%s', expected an earlier "
                               "operator",
-                              o->name, kname, o->p.share_weights);
+                              me, kname, other);
     const soap_op *so = &g->ops[sid];
     if (nw == 0)
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "op '%s' (%s): has no weights to share with '%s'", o->name,
-                              kname, so->name);
+                              "op '%s' (%s): has no weights to share with '%s'", me, kname,
+                              other);
     if (!share_compatible(o->kind, so->kind))
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "op '%s' (%s): shares weights with '%s', a %s; expected an "
                               "operator of the same kind",
-                              o->name, kname, so->name, soap_op_kind_name(so->kind));
+                              me, kname, other, soap_op_kind_name(so->kind));
     int fits = so->nweights == nw;
     for (int k = 0; fits && k < nw; k++)
         fits = soap_shape_equal_sizes(&g->weights[so->weights[k]].shape, &ws[k]);
@@ -122,7 +126,7 @@ static soap_status share_weights(soap_graph *g, int id, const soap_shape *ws, in
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "op '%s' (%s): shares weights with '%s', whose weights %s differ "
                               "from its own %s",
-                              o->name, kname, so->name, theirs, mine);
+                              me, kname, other, theirs, mine);
     }
     o->nweights = nw;
     for (int k = 0; k < nw; k++)
@@ -160,21 +164,27 @@ static soap_status check_new_op(const soap_graph *g, soap_op_kind kind, const ch
                                 const int *inputs, int ninputs, const soap_op_params *p,
                                 soap_error *err)
 {
+    char esc[SOAP_NAME_MAX * 4];
     if (!name || !name[0])
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "operator #%d: empty name, expected a unique non-empty name",
                               g->nops);
-    if (strlen(name) > (size_t)OP_NAME_LEN_MAX)
+    if (strlen(name) > (size_t)OP_NAME_LEN_MAX) {
+        char head[17];
+        memcpy(head, name, 16);
+        head[16] = '\0';
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "op '%.*s...': name longer than %d characters", 16, name,
-                              OP_NAME_LEN_MAX);
+                              "op '%s...': name longer than %d characters",
+                              soap_name_escape(head, esc, sizeof esc), OP_NAME_LEN_MAX);
+    }
     int dup = soap_graph_find(g, name);
     if (dup >= 0)
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "op '%s': duplicate operator name (already op #%d)", name, dup);
+                              "op '%s': duplicate operator name (already op #%d)",
+                              soap_name_escape(name, esc, sizeof esc), dup);
     if ((int)kind < 0 || kind >= SOAP_OP_KIND_COUNT)
         return soap_error_set(err, SOAP_ERR_INVALID, "op '%s': unknown operator kind %d",
-                              name, (int)kind);
+                              soap_name_escape(name, esc, sizeof esc), (int)kind);
     if (ninputs < 0 || (ninputs > 0 && !inputs))
         return soap_ops_fail(err, name, kind, "%d inputs but no input list", ninputs);
     for (int i = 0; i < ninputs; i++)

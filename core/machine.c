@@ -158,91 +158,122 @@ static int find_repeat(int n, const char *(*name)(const soap_machine *, int),
 static const char *type_name_at(const soap_machine *m, int i) { return m->types[i].name; }
 static const char *link_name_at(const soap_machine *m, int i) { return m->links[i].name; }
 
-static int positive(double x) { return x > 0.0 && x < 1e300; } /* also rejects NaN */
+/* x within [lo, hi] (NaN is not). */
+static int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; }
+
+/* "machine 'm': <what>: <field> <x> is out of range: expected lo..hi unit". */
+static soap_status out_of_range(soap_error *err, const soap_machine *m, const char *what,
+                                const char *name, const char *field, double x, double lo,
+                                double hi, const char *unit)
+{
+    char esc[SOAP_NAME_MAX * 4], mesc[SOAP_NAME_MAX * 4];
+    return soap_error_set(err, SOAP_ERR_INVALID,
+                          "machine '%s': %s '%s': %s %g is out of range: expected %g..%g %s",
+                          soap_name_escape(m->name, mesc, sizeof mesc), what,
+                          soap_name_escape(name, esc, sizeof esc), field, x, lo, hi, unit);
+}
 
 static soap_status check_machine(const soap_machine *m, soap_error *err)
 {
     int nv = m->ndevices + m->nswitches;
+    char esc[SOAP_NAME_MAX * 4];
+    /* Names may come from a machine file: printed escaped. */
+    char mn[SOAP_NAME_MAX * 4], e1[SOAP_NAME_MAX * 4], e2[SOAP_NAME_MAX * 4];
+    soap_name_escape(m->name, mn, sizeof mn);
+#define E1(s) soap_name_escape((s), e1, sizeof e1)
+#define E2(s) soap_name_escape((s), e2, sizeof e2)
     if (m->ndevices < 1)
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "machine '%s': no devices (expected at least 1)", m->name);
+                              "machine '%s': no devices (expected at least 1)", mn);
     if (m->ndevices > SOAP_MAX_DEVICES)
         return soap_error_set(err, SOAP_ERR_INVALID, "machine '%s': %d devices (at most %d)",
-                              m->name, m->ndevices, SOAP_MAX_DEVICES);
+                              mn, m->ndevices, SOAP_MAX_DEVICES);
     for (int t = 0; t < m->ntypes; t++) {
         const soap_device_type *ty = &m->types[t];
         if (!ty->name[0])
             return soap_error_set(err, SOAP_ERR_INVALID, "machine '%s': device type %d has no name",
-                                  m->name, t);
-        if (!positive(ty->peak_flops) || !positive(ty->mem_bandwidth) ||
-            !positive(ty->mem_capacity) ||
-            !(ty->launch_overhead >= 0.0 && ty->launch_overhead < 1e300))
+                                  mn, t);
+        if ((int)ty->cls < 0 || ty->cls >= SOAP_DEVICE_CLASS_COUNT)
             return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': device type '%s': peak FLOP/s, memory bandwidth "
-                                  "and memory capacity must be positive, launch overhead >= 0",
-                                  m->name, ty->name);
+                                  "machine '%s': device type '%s': class %d (expected gpu or "
+                                  "cpu)",
+                                  mn, soap_name_escape(ty->name, esc, sizeof esc),
+                                  (int)ty->cls);
+        if (!in_range(ty->peak_flops, SOAP_PEAK_FLOPS_MIN, SOAP_PEAK_FLOPS_MAX))
+            return out_of_range(err, m, "device type", ty->name, "peak FLOP/s", ty->peak_flops,
+                                SOAP_PEAK_FLOPS_MIN, SOAP_PEAK_FLOPS_MAX, "FLOP/s");
+        if (!in_range(ty->mem_bandwidth, SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX))
+            return out_of_range(err, m, "device type", ty->name, "memory bandwidth",
+                                ty->mem_bandwidth, SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX,
+                                "bytes/s");
+        if (!in_range(ty->mem_capacity, SOAP_MEMORY_MIN, SOAP_MEMORY_MAX))
+            return out_of_range(err, m, "device type", ty->name, "memory capacity",
+                                ty->mem_capacity, SOAP_MEMORY_MIN, SOAP_MEMORY_MAX,
+                                "bytes (1 KiB..1 PiB)");
+        if (!in_range(ty->launch_overhead, 0, SOAP_LATENCY_MAX))
+            return out_of_range(err, m, "device type", ty->name, "launch overhead",
+                                ty->launch_overhead, 0, SOAP_LATENCY_MAX, "seconds");
     }
     int a, b;
     if (find_repeat(m->ntypes, type_name_at, m, &a, &b))
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "machine '%s': device type name '%s' repeats (types %d and %d)",
-                              m->name, m->types[a].name, a, b);
+                              mn, E1(m->types[a].name), a, b);
     for (int d = 0; d < m->ndevices; d++) {
         const soap_device *dev = &m->devices[d];
         if (dev->type < 0 || dev->type >= m->ntypes)
             return soap_error_set(err, SOAP_ERR_INVALID,
                                   "machine '%s': device '%s': type index %d (expected 0..%d)",
-                                  m->name, dev->name, dev->type, m->ntypes - 1);
+                                  mn, E1(dev->name), dev->type, m->ntypes - 1);
         if (dev->node < 0 || dev->node >= SOAP_MAX_DEVICES)
             return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': device '%s': node %d (expected 0..%d)", m->name,
-                                  dev->name, dev->node, SOAP_MAX_DEVICES - 1);
+                                  "machine '%s': device '%s': node %d (expected 0..%d)", mn,
+                                  E1(dev->name), dev->node, SOAP_MAX_DEVICES - 1);
     }
     for (int v = 0; v < nv; v++)
         if (!soap_machine_vertex_name(m, v)[0])
             return soap_error_set(err, SOAP_ERR_INVALID, "machine '%s': vertex %d has no name",
-                                  m->name, v);
+                                  mn, v);
     if (find_repeat(nv, soap_machine_vertex_name, m, &a, &b))
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "machine '%s': name '%s' repeats (vertices %d and %d; device and "
                               "switch names must be unique)",
-                              m->name, soap_machine_vertex_name(m, a), a, b);
+                              mn, E1(soap_machine_vertex_name(m, a)), a, b);
     if (find_repeat(m->nlinks, link_name_at, m, &a, &b))
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "machine '%s': link name '%s' repeats (links %d and %d)", m->name,
-                              m->links[a].name, a, b);
+                              "machine '%s': link name '%s' repeats (links %d and %d)", mn,
+                              E1(m->links[a].name), a, b);
     for (int i = 0; i < m->nlinks; i++) {
         const soap_link *l = &m->links[i];
         if ((int)l->kind < 0 || l->kind >= SOAP_LINK_KIND_COUNT)
             return soap_error_set(err, SOAP_ERR_INVALID, "machine '%s': link '%s': bad kind %d",
-                                  m->name, l->name, (int)l->kind);
-        if (!positive(l->bandwidth))
-            return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': link '%s': bandwidth %g must be positive "
-                                  "(bytes/s)",
-                                  m->name, l->name, l->bandwidth);
-        if (!positive(l->latency))
-            return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': link '%s': latency %g must be positive (seconds)",
-                                  m->name, l->name, l->latency);
+                                  mn, E1(l->name), (int)l->kind);
+        if (!in_range(l->bandwidth, SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX))
+            return out_of_range(err, m, "link", l->name, "bandwidth", l->bandwidth,
+                                SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX, "bytes/s per direction");
+        if (!in_range(l->latency, 0, SOAP_LATENCY_MAX))
+            return out_of_range(err, m, "link", l->name, "latency", l->latency, 0,
+                                SOAP_LATENCY_MAX, "seconds");
         if (l->nends < 2)
             return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "machine '%s': link '%s': %d ends (expected at least 2)", m->name,
-                                  l->name, l->nends);
+                                  "machine '%s': link '%s': %d ends (expected at least 2)", mn,
+                                  E1(l->name), l->nends);
         for (int e = 0; e < l->nends; e++) {
             if (l->ends[e] < 0 || l->ends[e] >= nv)
                 return soap_error_set(err, SOAP_ERR_INVALID,
                                       "machine '%s': link '%s': end %d is unknown vertex %d "
                                       "(expected 0..%d)",
-                                      m->name, l->name, e, l->ends[e], nv - 1);
+                                      mn, E1(l->name), e, l->ends[e], nv - 1);
             for (int f = 0; f < e; f++)
                 if (l->ends[f] == l->ends[e])
                     return soap_error_set(err, SOAP_ERR_INVALID,
                                           "machine '%s': link '%s': vertex '%s' is an end twice",
-                                          m->name, l->name,
-                                          soap_machine_vertex_name(m, l->ends[e]));
+                                          mn, E1(l->name),
+                                          E2(soap_machine_vertex_name(m, l->ends[e])));
         }
     }
+#undef E1
+#undef E2
     return SOAP_OK;
 }
 
@@ -486,13 +517,16 @@ static void compute_routes(soap_machine *m, topo *t)
 
 static soap_status check_reach(soap_machine *m, topo *t, soap_error *err)
 {
+    char mn[SOAP_NAME_MAX * 4], e1[SOAP_NAME_MAX * 4], e2[SOAP_NAME_MAX * 4];
     layers_from(t, m, 0);
     for (int d = 1; d < m->ndevices; d++)
         if (t->dist[d] < 0)
             return soap_error_set(err, SOAP_ERR_INVALID,
                                   "machine '%s': device '%s' cannot reach device '%s' (no path "
                                   "of links joins them)",
-                                  m->name, m->devices[0].name, m->devices[d].name);
+                                  soap_name_escape(m->name, mn, sizeof mn),
+                                  soap_name_escape(m->devices[0].name, e1, sizeof e1),
+                                  soap_name_escape(m->devices[d].name, e2, sizeof e2));
     return SOAP_OK;
 }
 
@@ -651,6 +685,7 @@ uint64_t soap_machine_fingerprint(const soap_machine *m)
     uint64_t h = SOAP_FNV_INIT;
     h = hash_int(h, m->ntypes);
     for (int i = 0; i < m->ntypes; i++) {
+        h = hash_int(h, (int)m->types[i].cls);
         h = hash_double(h, m->types[i].peak_flops);
         h = hash_double(h, m->types[i].mem_bandwidth);
         h = hash_double(h, m->types[i].mem_capacity);

@@ -4,7 +4,7 @@
  * Format (every key listed is required; any other key is an error):
  *
  *   {"format": "soap-machine", "version": 1, "name": "my-cluster",
- *    "device_types": [{"name": "P100", "peak_flops": 10.6e12,
+ *    "device_types": [{"name": "P100", "class": "gpu", "peak_flops": 10.6e12,
  *                      "memory_bandwidth": 732e9, "memory_bytes": 16e9,
  *                      "launch_overhead_s": 5e-6}],
  *    "devices": [{"name": "n0.gpu0", "type": "P100", "node": 0}, ...],
@@ -12,14 +12,18 @@
  *    "links": [{"name": "n0.nv01", "kind": "nvlink", "bandwidth": 20e9,
  *               "latency_s": 1e-6, "ends": ["n0.gpu0", "n0.gpu1"]}, ...]}
  *
- *  - peak_flops: FLOP/s (fp32); memory_bandwidth: bytes/s; memory_bytes:
- *    bytes; launch_overhead_s: seconds per task (>= 0); the others > 0.
+ *  - class: "gpu" or "cpu" (picks the analytic cost model's efficiency
+ *    constants); peak_flops: FLOP/s (fp32); memory_bandwidth: bytes/s;
+ *    memory_bytes: bytes; launch_overhead_s: seconds per task. Every figure
+ *    must lie in its range (SOAP_PEAK_FLOPS_MIN.. and the others in
+ *    soap_core.h: peak 1e6..1e18 FLOP/s, bandwidths 1e3..1e15 bytes/s,
+ *    memory 1 KiB..1 PiB, launch overhead and latency 0..10 s).
  *  - devices: one per compute device; "type" names a device type; "node" is
  *    the 0-based node index (the machine has 1 + the largest of them).
  *  - switches: names of the other vertices (NICs, PCIe switches, host
  *    bridges, IB switches, NVSwitch). May be empty.
  *  - links: "kind" is one of nvlink, nvswitch, pcie, infiniband, membus;
- *    "bandwidth" bytes/s per direction, "latency_s" seconds (both > 0);
+ *    "bandwidth" bytes/s per direction, "latency_s" seconds (0 allowed);
  *    "ends" names 2 vertices (a full-duplex point-to-point link) or more (a
  *    bus shared by all of them). May be empty when there is one device.
  *  - Names (of types, of vertices, of links) are unique, 1..63 characters.
@@ -55,7 +59,17 @@ typedef struct reader {
     vertex_entry *types, *vertices, *links; /* uthash tables */
     vertex_entry *pool;                     /* their entries */
     int npool, cap_pool;
+    char esc[4][SOAP_NAME_MAX * 4];         /* escaped names for messages */
+    int nesc;
 } reader;
+
+/* A name from the file as it may be printed (soap_name_escape); up to four
+ * per message. */
+static const char *esc(reader *r, const char *name)
+{
+    char *buf = r->esc[r->nesc++ % 4];
+    return soap_name_escape(name, buf, sizeof r->esc[0]);
+}
 
 static soap_status fail(reader *r, soap_status code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -106,7 +120,8 @@ static soap_status check_keys(reader *r, json_t *obj, const char *where, const c
                 strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
                 strncat(list, keys[i], sizeof list - strlen(list) - 1);
             }
-            return fail(r, SOAP_ERR_PARSE, "%s: unknown key '%s' (expected: %s)", where, key, list);
+            return fail(r, SOAP_ERR_PARSE, "%s: unknown key '%s' (expected: %s)", where,
+                        esc(r, key), list);
         }
     }
     for (int i = 0; keys[i]; i++)
@@ -129,15 +144,18 @@ static soap_status get_name(reader *r, json_t *v, const char *where, const char 
     return SOAP_OK;
 }
 
-/* A number > 0 (or >= 0 with allow_zero), integer or real. */
+/* A number (integer or real) in [lo, hi]. */
 static soap_status get_number(reader *r, json_t *obj, const char *where, const char *field,
-                              int allow_zero, const char *unit, double *out)
+                              double lo, double hi, const char *unit, double *out)
 {
     json_t *v = json_object_get(obj, field);
-    double x = json_is_number(v) ? json_number_value(v) : -1.0;
-    if (!json_is_number(v) || x < 0.0 || (!allow_zero && x == 0.0))
-        return fail(r, SOAP_ERR_PARSE, "%s: %s must be a %s number (%s)", where, field,
-                    allow_zero ? "non-negative" : "positive", unit);
+    if (!json_is_number(v))
+        return fail(r, SOAP_ERR_PARSE, "%s: %s must be a number: expected %g..%g %s", where,
+                    field, lo, hi, unit);
+    double x = json_number_value(v);
+    if (!(x >= lo && x <= hi))
+        return fail(r, SOAP_ERR_PARSE, "%s: %s %g is out of range: expected %g..%g %s", where,
+                    field, x, lo, hi, unit);
     *out = x;
     return SOAP_OK;
 }
@@ -153,7 +171,8 @@ static soap_status get_array(reader *r, json_t *root, const char *field, json_t 
 
 static soap_status read_types(reader *r, json_t *types)
 {
-    static const char *const keys[] = {"name", "peak_flops", "memory_bandwidth",
+    static const char *const keys[] = {"name",         "class",
+                                       "peak_flops",   "memory_bandwidth",
                                        "memory_bytes", "launch_overhead_s", NULL};
     size_t i;
     json_t *t;
@@ -170,18 +189,32 @@ static soap_status read_types(reader *r, json_t *types)
         memset(&ty, 0, sizeof ty);
         if (st == SOAP_OK)
             st = get_name(r, json_object_get(t, "name"), where, "name", &name);
+        const char *cls = NULL;
         if (st == SOAP_OK)
-            st = get_number(r, t, where, "peak_flops", 0, "FLOP/s", &ty.peak_flops);
+            st = get_name(r, json_object_get(t, "class"), where, "class", &cls);
+        if (st == SOAP_OK) {
+            int c = soap_device_class_parse(cls);
+            if (c < 0)
+                st = fail(r, SOAP_ERR_PARSE, "%s: unknown class '%s' (classes: gpu, cpu)",
+                          where, esc(r, cls));
+            ty.cls = (soap_device_class)(c < 0 ? 0 : c);
+        }
         if (st == SOAP_OK)
-            st = get_number(r, t, where, "memory_bandwidth", 0, "bytes/s", &ty.mem_bandwidth);
+            st = get_number(r, t, where, "peak_flops", SOAP_PEAK_FLOPS_MIN, SOAP_PEAK_FLOPS_MAX,
+                            "FLOP/s", &ty.peak_flops);
         if (st == SOAP_OK)
-            st = get_number(r, t, where, "memory_bytes", 0, "bytes", &ty.mem_capacity);
+            st = get_number(r, t, where, "memory_bandwidth", SOAP_BANDWIDTH_MIN,
+                            SOAP_BANDWIDTH_MAX, "bytes/s", &ty.mem_bandwidth);
         if (st == SOAP_OK)
-            st = get_number(r, t, where, "launch_overhead_s", 1, "seconds", &ty.launch_overhead);
+            st = get_number(r, t, where, "memory_bytes", SOAP_MEMORY_MIN, SOAP_MEMORY_MAX,
+                            "bytes (1 KiB..1 PiB)", &ty.mem_capacity);
+        if (st == SOAP_OK)
+            st = get_number(r, t, where, "launch_overhead_s", 0, SOAP_LATENCY_MAX, "seconds",
+                            &ty.launch_overhead);
         if (st != SOAP_OK)
             return st;
         if (lookup(r->types, name) >= 0)
-            return fail(r, SOAP_ERR_PARSE, "%s: type name '%s' repeats", where, name);
+            return fail(r, SOAP_ERR_PARSE, "%s: type name '%s' repeats", where, esc(r, name));
         snprintf(ty.name, sizeof ty.name, "%s", name);
         int idx = soap_machine_add_type(r->m, &ty);
         vertex_entry *e = new_entry(r, name, idx);
@@ -197,7 +230,7 @@ static soap_status add_vertex_name(reader *r, const char *where, const char *nam
         return fail(r, SOAP_ERR_PARSE,
                     "%s: name '%s' is already used by %s (device and switch names must be "
                     "unique)",
-                    where, name, prev < r->m->ndevices ? "a device" : "a switch");
+                    where, esc(r, name), prev < r->m->ndevices ? "a device" : "a switch");
     vertex_entry *e = new_entry(r, name, idx);
     HASH_ADD_KEYPTR(hh, r->vertices, e->key, strlen(e->key), e);
     return SOAP_OK;
@@ -214,7 +247,7 @@ static soap_status read_devices(reader *r, json_t *devices)
         return fail(r, SOAP_ERR_PARSE, "%zu devices (at most %d)", json_array_size(devices),
                     SOAP_MAX_DEVICES);
     json_array_foreach(devices, i, d) {
-        char where[64];
+        char where[320];
         snprintf(where, sizeof where, "devices[%zu]", i);
         if (!json_is_object(d))
             return fail(r, SOAP_ERR_PARSE, "%s: expected an object", where);
@@ -226,15 +259,16 @@ static soap_status read_devices(reader *r, json_t *devices)
             st = get_name(r, json_object_get(d, "type"), where, "type", &type);
         if (st != SOAP_OK)
             return st;
-        snprintf(where, sizeof where, "devices[%zu] ('%s')", i, name);
+        snprintf(where, sizeof where, "devices[%zu] ('%s')", i, esc(r, name));
         int ti = lookup(r->types, type);
         if (ti < 0) {
             char list[256] = "";
             for (int k = 0; k < r->m->ntypes; k++) {
                 strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, r->m->types[k].name, sizeof list - strlen(list) - 1);
+                strncat(list, esc(r, r->m->types[k].name), sizeof list - strlen(list) - 1);
             }
-            return fail(r, SOAP_ERR_PARSE, "%s: unknown type '%s' (types: %s)", where, type, list);
+            return fail(r, SOAP_ERR_PARSE, "%s: unknown type '%s' (types: %s)", where,
+                        esc(r, type), list);
         }
         json_t *node = json_object_get(d, "node");
         if (!json_is_integer(node) || json_integer_value(node) < 0 ||
@@ -276,7 +310,7 @@ static soap_status read_links(reader *r, json_t *links)
     int *ends = soap_xmalloc((size_t)nv * sizeof *ends);
     soap_status st = SOAP_OK;
     json_array_foreach(links, i, l) {
-        char where[128];
+        char where[320];
         snprintf(where, sizeof where, "links[%zu]", i);
         if (!json_is_object(l)) {
             st = fail(r, SOAP_ERR_PARSE, "%s: expected an object", where);
@@ -288,9 +322,9 @@ static soap_status read_links(reader *r, json_t *links)
             st = get_name(r, json_object_get(l, "name"), where, "name", &name);
         if (st != SOAP_OK)
             break;
-        snprintf(where, sizeof where, "links[%zu] ('%s')", i, name);
+        snprintf(where, sizeof where, "links[%zu] ('%s')", i, esc(r, name));
         if (lookup(r->links, name) >= 0) {
-            st = fail(r, SOAP_ERR_PARSE, "%s: link name '%s' repeats", where, name);
+            st = fail(r, SOAP_ERR_PARSE, "%s: link name '%s' repeats", where, esc(r, name));
             break;
         }
         vertex_entry *e = new_entry(r, name, (int)i);
@@ -302,13 +336,14 @@ static soap_status read_links(reader *r, json_t *links)
         if (k < 0) {
             st = fail(r, SOAP_ERR_PARSE,
                       "%s: unknown kind '%s' (kinds: nvlink, nvswitch, pcie, infiniband, membus)",
-                      where, kind);
+                      where, esc(r, kind));
             break;
         }
         double bw = 0, lat = 0;
-        st = get_number(r, l, where, "bandwidth", 0, "bytes/s per direction", &bw);
+        st = get_number(r, l, where, "bandwidth", SOAP_BANDWIDTH_MIN, SOAP_BANDWIDTH_MAX,
+                        "bytes/s per direction", &bw);
         if (st == SOAP_OK)
-            st = get_number(r, l, where, "latency_s", 0, "seconds", &lat);
+            st = get_number(r, l, where, "latency_s", 0, SOAP_LATENCY_MAX, "seconds", &lat);
         if (st != SOAP_OK)
             break;
         json_t *ja = json_object_get(l, "ends");
@@ -326,7 +361,7 @@ static soap_status read_links(reader *r, json_t *links)
         json_t *jv;
         json_array_foreach(ja, j, jv) {
             const char *vname = NULL;
-            char place[160];
+            char place[360];
             snprintf(place, sizeof place, "%s: ends[%zu]", where, j);
             st = get_name(r, jv, place, "end", &vname);
             if (st != SOAP_OK)
@@ -335,12 +370,13 @@ static soap_status read_links(reader *r, json_t *links)
             if (v < 0) {
                 st = fail(r, SOAP_ERR_PARSE,
                           "%s: unknown vertex '%s' (expected a device or switch name)", place,
-                          vname);
+                          esc(r, vname));
                 break;
             }
             for (size_t q = 0; q < j; q++)
                 if (ends[q] == v) {
-                    st = fail(r, SOAP_ERR_PARSE, "%s: vertex '%s' is an end twice", place, vname);
+                    st = fail(r, SOAP_ERR_PARSE, "%s: vertex '%s' is an end twice", place,
+                              esc(r, vname));
                     break;
                 }
             if (st != SOAP_OK)
@@ -450,9 +486,9 @@ static int figures_survive(const soap_machine *m, int digits)
     return 1;
 }
 
-soap_status soap_machine_write_json(const soap_machine *m, const char *path, soap_error *err)
+struct json_t *soap_machine_to_json(const soap_machine *m)
 {
-    SOAP_ASSERT(m && path);
+    SOAP_ASSERT(m);
     json_t *root = json_object();
     json_object_set_new(root, "format", json_string(FORMAT_NAME));
     json_object_set_new(root, "version", json_integer(FORMAT_VERSION));
@@ -461,8 +497,9 @@ soap_status soap_machine_write_json(const soap_machine *m, const char *path, soa
     for (int i = 0; i < m->ntypes; i++) {
         const soap_device_type *t = &m->types[i];
         json_array_append_new(
-            types, json_pack("{s:s, s:f, s:f, s:f, s:f}", "name", t->name, "peak_flops",
-                             t->peak_flops, "memory_bandwidth", t->mem_bandwidth, "memory_bytes",
+            types, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f}", "name", t->name, "class",
+                             soap_device_class_name(t->cls), "peak_flops", t->peak_flops,
+                             "memory_bandwidth", t->mem_bandwidth, "memory_bytes",
                              t->mem_capacity, "launch_overhead_s", t->launch_overhead));
     }
     json_object_set_new(root, "device_types", types);
@@ -489,6 +526,13 @@ soap_status soap_machine_write_json(const soap_machine *m, const char *path, soa
                                                ends));
     }
     json_object_set_new(root, "links", links);
+    return root;
+}
+
+soap_status soap_machine_write_json(const soap_machine *m, const char *path, soap_error *err)
+{
+    SOAP_ASSERT(m && path);
+    json_t *root = soap_machine_to_json(m);
     /* A written machine must read back with the same fingerprint: 17
      * significant digits always do, but print 2e-06 rather than
      * 1.9999999999999999e-06, so use the fewest of 15..17 that are exact. */

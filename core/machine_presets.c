@@ -52,6 +52,7 @@ static soap_machine *p100x16(void)
     soap_machine *m = soap_machine_new("p100x16");
     soap_device_type t = {
         .name = "P100",
+        .cls = SOAP_DEVICE_GPU,
         .peak_flops = 10.6e12,  /* [P100] single precision, NVLink version */
         .mem_bandwidth = 732e9, /* [P100] HBM2 */
         .mem_capacity = 16e9,   /* [P100] "16 GB" CoWoS HBM2 */
@@ -99,6 +100,7 @@ static soap_machine *k80x64(void)
     soap_machine *m = soap_machine_new("k80x64");
     soap_device_type t = {
         .name = "K80",
+        .cls = SOAP_DEVICE_GPU,
         /* [K80]: 8.73 TFLOP/s fp32 at boost, 480 GB/s and 24 GB per board
          * of two GK210; one GK210 is half of each. */
         .peak_flops = 4.37e12,
@@ -156,6 +158,7 @@ static soap_machine *dgx_h100(void)
     soap_machine *m = soap_machine_new("dgx-h100");
     soap_device_type t = {
         .name = "H100",
+        .cls = SOAP_DEVICE_GPU,
         .peak_flops = 67e12,     /* [H100] SXM5 FP32 (not tensor cores) */
         .mem_bandwidth = 3.35e12, /* [H100] SXM5 HBM3 */
         .mem_capacity = 80e9,    /* [H100] SXM5 */
@@ -189,6 +192,7 @@ static soap_machine *cpu_n(int n)
      * task to a worker thread (estimate). */
     soap_device_type t = {
         .name = "CPU",
+        .cls = SOAP_DEVICE_CPU,
         .peak_flops = 2.5e9 * 32,
         .mem_bandwidth = 10 * GB,
         .mem_capacity = 4e9,

@@ -179,8 +179,18 @@ typedef struct reader {
     soap_error *err;
     json_t *ops;     /* the "ops" array */
     size_t index;    /* ops[index] being read */
-    char where[160]; /* "op 'conv2' (ops[3])" or "ops[3]" */
+    char where[320]; /* "op 'conv2' (ops[3])" or "ops[3]" */
+    char esc[4][SOAP_NAME_MAX * 4]; /* escaped names for messages */
+    int nesc;
 } reader;
+
+/* A name from the file as it may be printed (soap_name_escape); up to four
+ * per message. */
+static const char *esc(reader *r, const char *name)
+{
+    char *buf = r->esc[r->nesc++ % 4];
+    return soap_name_escape(name, buf, sizeof r->esc[0]);
+}
 
 static soap_status fail(reader *r, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -285,8 +295,8 @@ static soap_status get_enum(reader *r, json_t *v, const char *key, int (*parse)(
                     enum_list(list, sizeof list, name, count));
     int k = parse(json_string_value(v));
     if (k < 0)
-        return fail(r, "unknown %s '%s' (expected one of: %s)", key, json_string_value(v),
-                    enum_list(list, sizeof list, name, count));
+        return fail(r, "unknown %s '%s' (expected one of: %s)", key,
+                    esc(r, json_string_value(v)), enum_list(list, sizeof list, name, count));
     *out = k;
     return SOAP_OK;
 }
@@ -430,7 +440,7 @@ static soap_status check_op_keys(reader *r, json_t *o, soap_op_kind kind)
             list_add(list, sizeof list, field_keys[u->f]);
         list_add(list, sizeof list, "share_weights");
         list_add(list, sizeof list, "layer");
-        return fail(r, "unknown key '%s' for kind %s (expected: %s)", key,
+        return fail(r, "unknown key '%s' for kind %s (expected: %s)", esc(r, key),
                     soap_op_kind_name(kind), list);
     }
     return SOAP_OK;
@@ -472,8 +482,9 @@ static soap_status read_inputs(reader *r, soap_graph *g, json_t *o, int **ids, i
     if (!json_is_array(a))
         return fail(r, "'inputs' must be an array of names of earlier ops");
     size_t count = json_array_size(a);
-    if (count > (size_t)g->nops)
-        return fail(r, "%zu inputs, but only %d ops come before it", count, g->nops);
+    /* An op may read one tensor twice (x * x, an attention whose query is
+     * also in its memory): names may repeat, so their count is not bounded
+     * by the ops before it. */
     *ids = soap_xmalloc((count ? count : 1) * sizeof **ids);
     *n = (int)count;
     for (size_t i = 0; i < count; i++) {
@@ -488,8 +499,8 @@ static soap_status read_inputs(reader *r, soap_graph *g, json_t *o, int **ids, i
                 return fail(r,
                             "input '%s' is not an earlier op (it is ops[%ld]; an op must "
                             "come after its inputs)",
-                            name, later);
-            return fail(r, "input '%s' is not an earlier op", name);
+                            esc(r, name), later);
+            return fail(r, "input '%s' is not an earlier op", esc(r, name));
         }
         (*ids)[i] = id;
     }
@@ -517,6 +528,32 @@ static soap_status check_sizes(reader *r, const soap_graph *g, int id)
     return SOAP_OK;
 }
 
+/* What shape inference lets through but a run cannot use, caught at load
+ * time: an input whose sample dim is not the file's batch (per-sample
+ * figures and data-parallel splits count `batch` samples), an embedding
+ * whose input holds no token ids. */
+static soap_status check_meaning(reader *r, const soap_graph *g, int id)
+{
+    const soap_op *op = &g->ops[id];
+    if (op->kind == SOAP_OP_INPUT) {
+        for (int d = 0; d < op->out.ndims; d++)
+            if (op->out.kind[d] == SOAP_DIM_SAMPLE && op->out.size[d] != g->batch)
+                return fail(r,
+                            "'shape'[%d] is %lld samples but the model's batch is %lld; a "
+                            "sample dim holds the whole batch",
+                            d, (long long)op->out.size[d], (long long)g->batch);
+    }
+    if (op->kind == SOAP_OP_EMBEDDING && op->ninputs >= 1) {
+        const soap_op *in = &g->ops[op->inputs[0]];
+        if (in->kind != SOAP_OP_INPUT || !in->p.is_index)
+            return fail(r,
+                        "input '%s' (%s) holds no token ids; an embedding looks up token "
+                        "ids: expected an input with \"index\": true",
+                        esc(r, in->name), soap_op_kind_name(in->kind));
+    }
+    return SOAP_OK;
+}
+
 static soap_status read_op(reader *r, soap_graph *g, json_t *o)
 {
     snprintf(r->where, sizeof r->where, "ops[%zu]", r->index);
@@ -531,7 +568,7 @@ static soap_status read_op(reader *r, soap_graph *g, json_t *o)
     soap_status st = get_name(r, jname, "name", SOAP_NAME_MAX - 1, &name);
     if (st != SOAP_OK)
         return st;
-    snprintf(r->where, sizeof r->where, "op '%s' (ops[%zu])", name, r->index);
+    snprintf(r->where, sizeof r->where, "op '%s' (ops[%zu])", esc(r, name), r->index);
 
     json_t *jkind = json_object_get(o, "kind");
     char list[256];
@@ -542,7 +579,7 @@ static soap_status read_op(reader *r, soap_graph *g, json_t *o)
         return fail(r, "'kind' must be a string (kinds: %s)", list);
     int k = soap_op_kind_parse(json_string_value(jkind));
     if (k < 0)
-        return fail(r, "unknown kind '%s' (kinds: %s)", json_string_value(jkind), list);
+        return fail(r, "unknown kind '%s' (kinds: %s)", esc(r, json_string_value(jkind)), list);
     soap_op_kind kind = (soap_op_kind)k;
     st = check_op_keys(r, o, kind);
     if (st != SOAP_OK)
@@ -587,7 +624,10 @@ static soap_status read_op(reader *r, soap_graph *g, json_t *o)
         return st;
     if (layer >= 0)
         soap_graph_set_layer(g, id, (int)layer);
-    return check_sizes(r, g, id);
+    st = check_sizes(r, g, id);
+    if (st == SOAP_OK)
+        st = check_meaning(r, g, id);
+    return st;
 }
 
 static soap_status read_root(reader *r, json_t *root, soap_graph **out)
@@ -607,7 +647,7 @@ static soap_status read_root(reader *r, json_t *root, soap_graph **out)
         if (i == nkeys)
             return fail(r, "unknown key '%s' at the top level (expected: format, version, "
                            "name, batch, ops)",
-                        key);
+                        esc(r, key));
     }
     for (size_t i = 0; i < nkeys; i++)
         if (!json_object_get(root, keys[i]))
@@ -764,35 +804,80 @@ static int utf8_ok(const char *s)
     return v != NULL;
 }
 
+/* 1 if every name of g can go into JSON. */
+static int names_ok(const soap_graph *g, int *bad_op)
+{
+    *bad_op = -1;
+    if (!utf8_ok(g->name))
+        return 0;
+    for (int i = 0; i < g->nops; i++)
+        if (!utf8_ok(g->ops[i].name) || !utf8_ok(g->ops[i].p.share_weights)) {
+            *bad_op = i;
+            return 0;
+        }
+    return 1;
+}
+
+struct json_t *soap_graph_to_json(const soap_graph *g)
+{
+    SOAP_ASSERT(g);
+    int bad;
+    if (!names_ok(g, &bad))
+        return NULL;
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_string(FORMAT_NAME));
+    json_object_set_new(root, "version", json_integer(FORMAT_VERSION));
+    json_object_set_new(root, "name", json_string(g->name));
+    json_object_set_new(root, "batch", json_integer(g->batch));
+    json_t *ops = json_array();
+    for (int i = 0; i < g->nops; i++)
+        json_array_append_new(ops, op_object(g, &g->ops[i]));
+    json_object_set_new(root, "ops", ops);
+    return root;
+}
+
+/* Appends a JSON value on one line, keeping the reference. */
+static void text_add_json_ref(text *t, json_t *v)
+{
+    json_incref(v);
+    text_add_json(t, v);
+}
+
 soap_status soap_graph_write_json(const soap_graph *g, const char *path, soap_error *err)
 {
     if (!g || !path)
         return soap_error_set(err, SOAP_ERR_INVALID, "model file: no %s given",
                               g ? "path" : "graph");
-    if (!utf8_ok(g->name))
-        return soap_error_set(err, SOAP_ERR_INVALID, "%s: the model name is not valid UTF-8",
-                              path);
-    for (int i = 0; i < g->nops; i++)
-        if (!utf8_ok(g->ops[i].name) || !utf8_ok(g->ops[i].p.share_weights))
+    int bad;
+    if (!names_ok(g, &bad)) {
+        if (bad < 0)
             return soap_error_set(err, SOAP_ERR_INVALID,
-                                  "%s: op #%d: its name or share_weights is not valid UTF-8",
-                                  path, i);
+                                  "%s: the model name is not valid UTF-8", path);
+        return soap_error_set(err, SOAP_ERR_INVALID,
+                              "%s: op #%d: its name or share_weights is not valid UTF-8",
+                              path, bad);
+    }
+    /* The document of soap_graph_to_json, laid out by hand: the top level
+     * one key per line, one op per line. */
+    json_t *doc = soap_graph_to_json(g);
+    SOAP_ASSERT(doc);
     text t = {0};
     char num[32];
     text_add(&t, "{\n  \"format\": \"" FORMAT_NAME "\",\n  \"version\": ");
     snprintf(num, sizeof num, "%d", FORMAT_VERSION);
     text_add(&t, num);
     text_add(&t, ",\n  \"name\": ");
-    text_add_json(&t, json_string(g->name));
-    snprintf(num, sizeof num, "%lld", (long long)g->batch);
+    text_add_json_ref(&t, json_object_get(doc, "name"));
     text_add(&t, ",\n  \"batch\": ");
-    text_add(&t, num);
+    text_add_json_ref(&t, json_object_get(doc, "batch"));
     text_add(&t, ",\n  \"ops\": [");
-    for (int i = 0; i < g->nops; i++) {
+    json_t *ops = json_object_get(doc, "ops");
+    for (size_t i = 0; i < json_array_size(ops); i++) {
         text_add(&t, i ? ",\n    " : "\n    ");
-        text_add_json(&t, op_object(g, &g->ops[i]));
+        text_add_json_ref(&t, json_array_get(ops, i));
     }
     text_add(&t, "\n  ]\n}\n");
+    json_decref(doc);
     soap_status st = soap_write_file_atomic(path, t.s, err);
     free(t.s);
     return st;

@@ -1,6 +1,7 @@
 /* names.c: names and parsers of the enums generated from the X-macro lists
  * (operator kinds, pool types, unary/binary functions, matmul modes, link
- * kinds, dim kinds). Each table is checked against its enum's count. */
+ * kinds, dim kinds, device classes), each table checked against its enum's
+ * count; and soap_name_escape, names as they may be printed. */
 #include <string.h>
 
 #include "soap_core.h"
@@ -13,6 +14,7 @@ static const char *const unary_names[] = {SOAP_UNARY_FNS(SOAP_X_NAME)};
 static const char *const binary_names[] = {SOAP_BINARY_FNS(SOAP_X_NAME)};
 static const char *const matmul_names[] = {SOAP_MATMUL_MODES(SOAP_X_NAME)};
 static const char *const link_names[] = {SOAP_LINK_KINDS(SOAP_X_NAME)};
+static const char *const device_class_names[] = {SOAP_DEVICE_CLASSES(SOAP_X_NAME)};
 static const char *const dim_kind_names[] = {"none", "sample", "attribute", "parameter"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -22,6 +24,7 @@ _Static_assert(COUNT(unary_names) == SOAP_UNARY_FN_COUNT, "unary names");
 _Static_assert(COUNT(binary_names) == SOAP_BINARY_FN_COUNT, "binary names");
 _Static_assert(COUNT(matmul_names) == SOAP_MATMUL_MODE_COUNT, "matmul names");
 _Static_assert(COUNT(link_names) == SOAP_LINK_KIND_COUNT, "link names");
+_Static_assert(COUNT(device_class_names) == SOAP_DEVICE_CLASS_COUNT, "device class names");
 _Static_assert(COUNT(dim_kind_names) == SOAP_DIM_PARAMETER + 1, "dim kind names");
 
 static const char *name_of(const char *const *tab, int n, int i)
@@ -50,6 +53,7 @@ NAME_FNS(soap_binary_fn, soap_binary_fn, binary_names)
 NAME_FNS(soap_matmul_mode, soap_matmul_mode, matmul_names)
 NAME_FNS(soap_link_kind, soap_link_kind, link_names)
 NAME_FNS(soap_dim_kind, soap_dim_kind, dim_kind_names)
+NAME_FNS(soap_device_class, soap_device_class, device_class_names)
 
 /* The escaped form of one byte into unit; returns its length (1, 2 or 4). */
 static size_t escape_byte(unsigned char c, char *unit)
@@ -82,7 +86,7 @@ char *soap_name_escape(const char *name, char *buf, size_t len)
     for (const unsigned char *p = s; *p; p++)
         total += escape_byte(*p, unit);
     /* Whole escapes only: a cut never leaves half of "\x1b". */
-    size_t room = total < len ? len - 1 : (len > 4 ? len - 4 : 0);
+    size_t room = total < len || len <= 4 ? len - 1 : len - 4;
     size_t n = 0;
     for (const unsigned char *p = s; *p; p++) {
         size_t k = escape_byte(*p, unit);

@@ -363,8 +363,37 @@ char *soap_op_signature(const soap_graph *g, int op, char *buf, size_t len);
 /* ------------------------------------------------------------------ */
 /* Machine model                                                       */
 /* ------------------------------------------------------------------ */
+/* What kind of processor a device type is: it picks the analytic cost
+ * model's efficiency constants (simulator/cost_analytic.c). GPU is 0, so a
+ * zeroed type is a GPU; presets and machine files always say which. */
+#define SOAP_DEVICE_CLASSES(X) X(GPU, "gpu") X(CPU, "cpu")
+typedef enum soap_device_class {
+#define SOAP_X_ENUM(e, s) SOAP_DEVICE_##e,
+    SOAP_DEVICE_CLASSES(SOAP_X_ENUM)
+#undef SOAP_X_ENUM
+    SOAP_DEVICE_CLASS_COUNT
+} soap_device_class;
+const char *soap_device_class_name(soap_device_class c);
+int soap_device_class_parse(const char *s); /* -1 if unknown */
+
+/* Physically meaningful ranges of machine figures, all in one place. They
+ * admit every real device from a microcontroller to a future datacenter
+ * GPU; a value outside is a typo or hostile input (and would overflow the
+ * simulator's clocks). soap_machine_finish checks every machine against
+ * them (files, presets and machines built in code); the machine file reader
+ * checks them too, naming the place in the file. Bounds are inclusive. */
+#define SOAP_PEAK_FLOPS_MIN 1e6        /* FLOP/s: a microcontroller */
+#define SOAP_PEAK_FLOPS_MAX 1e18       /* FLOP/s: 1 EFLOP/s in one device */
+#define SOAP_BANDWIDTH_MIN 1e3         /* bytes/s, memory and links: 1 kB/s */
+#define SOAP_BANDWIDTH_MAX 1e15        /* bytes/s: 1 PB/s */
+#define SOAP_MEMORY_MIN 1024.0         /* bytes: 1 KiB */
+#define SOAP_MEMORY_MAX 1125899906842624.0 /* bytes: 1 PiB */
+#define SOAP_LATENCY_MAX 10.0          /* seconds: link latency and launch
+                                          overhead lie in [0, 10] */
+
 typedef struct soap_device_type {
     char name[SOAP_NAME_MAX];  /* "P100", "K80", "H100", "CPU" */
+    soap_device_class cls;     /* GPU or CPU */
     double peak_flops;         /* FLOP/s, fp32 */
     double mem_bandwidth;      /* bytes/s */
     double mem_capacity;       /* bytes */
@@ -509,8 +538,9 @@ soap_status soap_machine_write_json(const soap_machine *m, const char *path,
 struct json_t;
 struct json_t *soap_json_load_file(const char *path, const char *what, soap_error *err);
 
-/* Writes `text` to `path` through a temporary file and rename, so that a
- * failure leaves nothing half-written. */
+/* Writes `text` to `path` through soap_outfile (below): for a regular file
+ * a temporary file and rename, so that a failure leaves nothing
+ * half-written. */
 soap_status soap_write_file_atomic(const char *path, const char *text, soap_error *err);
 
 /* The one seed derivation: a generator for (seed, stream, index), where the
@@ -542,7 +572,8 @@ char *soap_name_escape(const char *name, char *buf, size_t len);
 
 /* The JSON document soap_machine_write_json / soap_graph_write_json write
  * (a machine file, a model file); it reads back as the same machine / model
- * (same fingerprint). The caller json_decref()s it. */
+ * (same fingerprint). The caller json_decref()s it. soap_graph_to_json
+ * gives NULL if a name is not valid UTF-8 (JSON cannot hold it). */
 struct json_t *soap_machine_to_json(const soap_machine *m);
 struct json_t *soap_graph_to_json(const soap_graph *g);
 
@@ -550,10 +581,14 @@ struct json_t *soap_graph_to_json(const soap_graph *g);
  * --csv, cost tables, weights) goes through one writer: a regular file, or
  * a symlink to one (its target is written), gets a temporary file beside
  * the target and a rename at commit, so a failure leaves the old contents;
- * a character device or FIFO (/dev/stdout, /dev/null, a pipe) is written
- * directly; anything else (a directory, a block device, a socket) is
- * refused with a message naming the path. New files get the usual
- * permissions (0666 less the umask); a replaced file keeps its mode. */
+ * a character device or FIFO (/dev/null, a terminal, a pipe) is written
+ * directly; /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N are
+ * written through a copy of that descriptor (wherever it goes: nothing is
+ * truncated or renamed); anything else (a directory, a block device, a
+ * socket) is refused with a message naming the path. New files get the
+ * usual permissions (0666 less the umask); a replaced file keeps its mode.
+ * A failed write (ENOSPC on /dev/full, a full disk) is an error naming the
+ * path. */
 typedef struct soap_outfile soap_outfile;
 /* NULL with *err if the target cannot be written. */
 soap_outfile *soap_outfile_open(const char *path, soap_error *err);

@@ -109,7 +109,9 @@ typedef struct soap_exec_options {
 
 typedef struct soap_exec soap_exec;
 
-/* Prepares strategy s (checked against g and m) for running on backend b:
+/* Prepares strategy s for running on backend b (s must be valid for g and
+ * m: checked where it was loaded; one made for another graph or machine is
+ * a broken invariant, SOAP_ASSERT):
  * the task decomposition, the device memory of every task's blocks and of
  * every device's weight replicas, deterministic initial weights and
  * synthetic input data and labels from opt->seed. NULL with *err. */

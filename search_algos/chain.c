@@ -5,9 +5,11 @@
  * chains (so the outcome does not depend on the number of threads), and
  * the seconds budget times min(threads, chains) / chains (the chains of one
  * thread run one after another). Threads take chains in chain order; each
- * thread has its own simulator and costs (soap_costs is not thread-safe),
- * thread 0 the problem's. Results are combined in chain order: the best
- * chain is the first with the lowest time, logs are concatenated.
+ * thread has its own simulator, thread 0 the problem's and every other a
+ * clone of it (soap_sim_clone: the loaded costs are shared, the cost cache
+ * and task graph are the clone's), so every chain simulates with the same
+ * costs whichever thread runs it. Results are combined in chain order: the
+ * best chain is the first with the lowest time, logs are concatenated.
  *
  * A proposal (mcmc, anneal): one op uniformly at random, one config of it
  * uniformly at random from the space (soap_space_random), the uniform draw
@@ -74,8 +76,6 @@ typedef struct chain_state {
     int local_optimum;     /* greedy: a full pass changed nothing */
     soap_search_log_row *log;
     long nlog, caplog;
-    soap_status status;
-    soap_error err;
     long reported;         /* proposals already added to the progress total */
 } chain_state;
 
@@ -101,8 +101,7 @@ typedef struct shared {
 /* What one thread works with. */
 typedef struct worker {
     shared *sh;
-    soap_sim *sim;
-    soap_costs *costs; /* owned by extra threads, else NULL */
+    soap_sim *sim;     /* thread 0: the problem's; others: a clone, owned */
     soap_strategy *cur; /* full_sim and random: the strategy simulated */
     soap_config saved; /* full_sim: the config a proposal replaced */
 } worker;
@@ -179,7 +178,7 @@ static void offer_best(worker *w, chain_state *c, double t, double chain_s)
  * A delta may stop once the new time is sure to be above `limit`; it has
  * then undone itself (*undone = 1) and returns a bound above the limit, so
  * that the decision is the one the exact time would give. */
-static double apply(worker *w, chain_state *c, int op, const soap_config *cfg, double limit,
+static double apply(worker *w, int op, const soap_config *cfg, double limit,
                     int *undone)
 {
     *undone = 0;
@@ -191,10 +190,7 @@ static double apply(worker *w, chain_state *c, int op, const soap_config *cfg, d
     }
     w->saved = w->cur->configs[op];
     w->cur->configs[op] = *cfg;
-    double t = soap_sim_full(w->sim, w->cur, &c->err);
-    if (t < 0.0)
-        c->status = c->err.code != SOAP_OK ? c->err.code : SOAP_ERR_INVALID;
-    return t;
+    return search_simulate(w->sim, w->cur);
 }
 
 static void reject(worker *w, int op, int undone)
@@ -269,9 +265,7 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
         double u = gsl_rng_uniform(rng);
         double limit = u > 0 ? cur_s - scale * log(u) : INFINITY;
         int undone;
-        double t = apply(w, c, op, &cfg, limit, &undone);
-        if (c->status != SOAP_OK)
-            return;
+        double t = apply(w, op, &cfg, limit, &undone);
         c->proposals++;
         chain_s = search_now() - start;
         int keep = t <= cur_s || t < limit;
@@ -330,9 +324,7 @@ static void run_greedy(worker *w, chain_state *c, gsl_rng *rng, double init_s, i
                     goto out;
                 /* Only a time below cur_s matters: a delta may stop above it. */
                 int undone;
-                double t = apply(w, c, op, &cfg, cur_s, &undone);
-                if (c->status != SOAP_OK)
-                    goto out;
+                double t = apply(w, op, &cfg, cur_s, &undone);
                 c->proposals++;
                 chain_s = search_now() - start;
                 if ((c->proposals & 63) == 0)
@@ -370,11 +362,7 @@ static void run_random(worker *w, chain_state *c, gsl_rng *rng, double start)
     double chain_s = 0.0;
     while (!chain_over(sh, c, chain_s, 0)) {
         soap_space_random_strategy(sh->space, rng, w->cur);
-        double t = soap_sim_full(w->sim, w->cur, &c->err);
-        if (t < 0.0) {
-            c->status = c->err.code != SOAP_OK ? c->err.code : SOAP_ERR_INVALID;
-            return;
-        }
+        double t = search_simulate(w->sim, w->cur);
         c->proposals++;
         chain_s = search_now() - start;
         double old_best = c->best_s;
@@ -416,14 +404,9 @@ static void run_chain(worker *w, chain_state *c)
             w->cur = soap_strategy_clone(init);
         else
             soap_strategy_copy(w->cur, init);
-        init_s = soap_sim_full(w->sim, w->cur, &c->err);
+        init_s = search_simulate(w->sim, w->cur);
     } else {
-        init_s = soap_sim_full(w->sim, init, &c->err);
-    }
-    if (init_s < 0.0) {
-        c->status = c->err.code != SOAP_OK ? c->err.code : SOAP_ERR_INVALID;
-        gsl_rng_free(rng);
-        return;
+        init_s = search_simulate(w->sim, init);
     }
     int fits = sh->r->init_fits[i];
     if (fits || sh->o->allow_over_capacity) {
@@ -458,30 +441,19 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Extra threads' simulators. */
-static soap_status worker_init(worker *w, shared *sh, int t, soap_error *err)
+/* Extra threads' simulators: clones of the problem's. */
+static void worker_init(worker *w, shared *sh, int t)
 {
     memset(w, 0, sizeof *w);
     w->sh = sh;
-    if (t == 0) {
-        w->sim = sh->p->sim;
-        return SOAP_OK;
-    }
-    w->costs = soap_costs_new(sh->p->costs_path, err);
-    if (!w->costs)
-        return err->code;
-    w->sim = soap_sim_new(sh->p->g, sh->p->m, w->costs, &sh->p->sim_opt, err);
-    if (!w->sim)
-        return err->code;
-    return SOAP_OK;
+    w->sim = t == 0 ? sh->p->sim : soap_sim_clone(sh->p->sim, NULL);
+    SOAP_ASSERT(w->sim != NULL);
 }
 
 static void worker_free(worker *w, int t)
 {
     if (t > 0 && w->sim)
         soap_sim_free(w->sim);
-    if (w->costs)
-        soap_costs_free(w->costs);
     if (w->cur)
         soap_strategy_free(w->cur);
 }
@@ -528,46 +500,31 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
             c->budget_props = 1;
         if (o->seconds > 0)
             c->budget_s = o->seconds * threads / sh.nchains;
-        c->status = SOAP_OK;
-        soap_error_clear(&c->err);
     }
 
     worker *ws = soap_xcalloc((size_t)threads, sizeof *ws);
     pthread_t *tids = soap_xcalloc((size_t)threads, sizeof *tids);
-    soap_status st = SOAP_OK;
-    int nw = 0;
-    for (; nw < threads; nw++) {
-        st = worker_init(&ws[nw], &sh, nw, err);
-        if (st != SOAP_OK) {
-            worker_free(&ws[nw], nw);
+    for (int t = 0; t < threads; t++)
+        worker_init(&ws[t], &sh, t);
+    /* A thread that cannot be started leaves its chains to the others. */
+    int started = 1;
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tids[t], NULL, worker_main, &ws[t]) != 0)
             break;
-        }
+        started++;
     }
-    if (st == SOAP_OK) {
-        int started = 1;
-        for (int t = 1; t < threads; t++) {
-            if (pthread_create(&tids[t], NULL, worker_main, &ws[t]) != 0)
-                break;
-            started++;
-        }
-        worker_main(&ws[0]);
-        for (int t = 1; t < started; t++)
-            pthread_join(tids[t], NULL);
-    }
-    for (int t = 0; t < nw; t++)
+    worker_main(&ws[0]);
+    for (int t = 1; t < started; t++)
+        pthread_join(tids[t], NULL);
+    for (int t = 0; t < threads; t++)
         worker_free(&ws[t], t);
     free(ws);
     free(tids);
 
     /* Combine in chain order. */
     int best = -1;
-    for (int i = 0; i < sh.nchains && st == SOAP_OK; i++) {
+    for (int i = 0; i < sh.nchains; i++) {
         chain_state *c = &sh.chains[i];
-        if (c->status != SOAP_OK) {
-            *err = c->err;
-            st = c->status;
-            break;
-        }
         r->proposals += c->proposals;
         r->accepted += c->accepted;
         r->over_capacity += c->over_capacity;
@@ -577,7 +534,7 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
         if (c->best && (best < 0 || c->best_s < sh.chains[best].best_s))
             best = i;
     }
-    if (st == SOAP_OK && best >= 0) {
+    if (best >= 0) {
         chain_state *c = &sh.chains[best];
         r->best = c->best;
         c->best = NULL;
@@ -609,5 +566,5 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
     free(sh.chains);
     soap_space_free(sh.space);
     pthread_mutex_destroy(&sh.lock);
-    return st;
+    return SOAP_OK;
 }

@@ -47,7 +47,7 @@ typedef struct ex {
 
 static long assignments(const ex *e, int k)
 {
-    if (!space_spec(e->space)->placement)
+    if (!search_space_spec(e->space)->placement)
         return 1;
     long a = 1;
     for (int i = 0; i < k; i++)
@@ -105,12 +105,12 @@ static void dfs(ex *e, int k)
     const soap_machine *m = e->p->m;
     int nv = soap_space_ndegrees(e->space, k);
     for (int v = 0; v < nv; v++) {
-        int tasks = space_vec_tasks(e->space, k, v);
+        int tasks = search_space_vec_tasks(e->space, k, v);
         long na = assignments(e, tasks);
         soap_config c;
-        space_config_vec(e->space, k, v, &c);
+        search_space_config_vec(e->space, k, v, &c);
         for (long a = 0; a < na; a++) {
-            if (space_spec(e->space)->placement) {
+            if (search_space_spec(e->space)->placement) {
                 long x = a;
                 for (int t = tasks - 1; t >= 0; t--) {
                     c.device[t] = (int16_t)(x % e->n);
@@ -166,7 +166,7 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
     for (int op = 0; op < g->nops; op++) {
         double s = 0.0;
         for (int v = 0; v < soap_space_ndegrees(e.space, op); v++) {
-            int k = space_vec_tasks(e.space, op, v);
+            int k = search_space_vec_tasks(e.space, op, v);
             s += o->space.placement ? pow((double)e.n, (double)k) : 1.0;
         }
         size *= s;
@@ -191,7 +191,7 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
         e.first[op] = rows;
         for (int v = 0; v < soap_space_ndegrees(e.space, op); v++) {
             e.cfirst[rows++] = cells;
-            cells += space_vec_tasks(e.space, op, v) * e.ntypes;
+            cells += search_space_vec_tasks(e.space, op, v) * e.ntypes;
         }
     }
     e.cost = soap_xcalloc((size_t)cells, sizeof *e.cost);
@@ -200,12 +200,12 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
         double least = INFINITY;
         for (int v = 0; v < soap_space_ndegrees(e.space, op); v++) {
             soap_config c;
-            space_config_vec(e.space, op, v, &c);
+            search_space_config_vec(e.space, op, v, &c);
             for (int ty = 0; ty < e.ntypes; ty++) {
                 double sum = 0.0;
                 for (int t = 0; t < c.ntasks; t++) {
                     soap_region reg = soap_config_task_region(g, op, &c, t);
-                    soap_task_cost tc = soap_costs_task(p->costs, g, op, &reg, &m->types[ty]);
+                    soap_task_cost tc = soap_sim_task_cost(p->sim, op, &reg, &m->types[ty]);
                     double w = tc.fwd_s + (g->ops[op].kind == SOAP_OP_INPUT ? 0.0 : tc.bwd_s);
                     e.cost[e.cfirst[e.first[op] + v] + t * e.ntypes + ty] = w;
                     sum += w;
@@ -233,28 +233,24 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
     e.props_budget = o->proposals;
     e.start = search_now();
     e.t_end = o->seconds > 0 ? e.start + o->seconds : 0.0;
-    soap_status st = SOAP_OK;
-    if (soap_sim_full(p->sim, p->inits[0], err) < 0.0) {
-        st = err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
-    } else {
-        for (int op = 0; op < g->nops; op++)
-            e.dirty[op] = 1;
-        dfs(&e, 0);
-        r->proposals = e.leaves;
-        r->accepted = 0;
-        r->chains = 1;
-        r->threads = 1;
-        r->exhausted = !e.aborted;
-        if (e.best_leaf > 0) {
-            r->best = e.best;
-            e.best = NULL;
-            r->best_s = e.best_s;
-            r->found_by_search = 1;
-            snprintf(r->origin, sizeof r->origin,
-                     "exhaustive: leaf %ld of %ld simulated (%ld subtrees pruned)%s",
-                     e.best_leaf, e.leaves, e.pruned,
-                     e.aborted ? ", stopped before the end" : ", the optimum");
-        }
+    search_simulate(p->sim, p->inits[0]);
+    for (int op = 0; op < g->nops; op++)
+        e.dirty[op] = 1;
+    dfs(&e, 0);
+    r->proposals = e.leaves;
+    r->accepted = 0;
+    r->chains = 1;
+    r->threads = 1;
+    r->exhausted = !e.aborted;
+    if (e.best_leaf > 0) {
+        r->best = e.best;
+        e.best = NULL;
+        r->best_s = e.best_s;
+        r->found_by_search = 1;
+        snprintf(r->origin, sizeof r->origin,
+                 "exhaustive: leaf %ld of %ld simulated (%ld subtrees pruned)%s",
+                 e.best_leaf, e.leaves, e.pruned,
+                 e.aborted ? ", stopped before the end" : ", the optimum");
     }
     if (e.best)
         soap_strategy_free(e.best);
@@ -266,7 +262,7 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
     free(e.sel);
     free(e.dirty);
     soap_space_free(e.space);
-    return st;
+    return SOAP_OK;
 }
 
 const soap_search_ops search_exhaustive = {

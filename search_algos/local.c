@@ -16,9 +16,7 @@ soap_status soap_search_check_local(soap_sim *sim, const soap_graph *g,
         return soap_error_set(err, SOAP_ERR_INVALID, "check-local: missing argument");
     memset(rep, 0, sizeof *rep);
     rep->best_op = -1;
-    double t = soap_sim_full(sim, s, err);
-    if (t < 0.0)
-        return err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
+    double t = search_simulate(sim, s);
     rep->time_s = t;
     rep->best_s = t;
     soap_space *space = soap_space_new(g, m->ndevices, sp);

@@ -61,7 +61,7 @@ typedef struct dp {
 
 static void cand(const dp *d, int op, int c, soap_config *out)
 {
-    space_config_vec(d->space, op, c, out);
+    search_space_config_vec(d->space, op, c, out);
 }
 
 static double slowest_link(const soap_machine *m)
@@ -80,7 +80,7 @@ static double node_cost(const soap_search_problem *p, int op, const soap_config 
     for (int t = 0; t < c->ntasks; t++) {
         soap_region r = soap_config_task_region(g, op, c, t);
         const soap_device_type *ty = &m->types[m->devices[c->device[t]].type];
-        soap_task_cost tc = soap_costs_task(p->costs, g, op, &r, ty);
+        soap_task_cost tc = soap_sim_task_cost(p->sim, op, &r, ty);
         load[c->device[t] % SOAP_MAX_TASKS] +=
             tc.fwd_s + (g->ops[op].kind == SOAP_OP_INPUT ? 0.0 : tc.bwd_s);
     }
@@ -374,32 +374,26 @@ static soap_status run_optcnn(const soap_search_problem *p, const soap_search_op
     soap_strategy *s = soap_strategy_clone(p->inits[0]);
     for (int op = 0; op < g->nops; op++)
         cand(&d, op, d.choice[op], &s->configs[op]);
-    double t = soap_sim_full(p->sim, s, err);
-    soap_status st = SOAP_OK;
-    if (t < 0.0) {
-        st = err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
-        soap_strategy_free(s);
+    double t = search_simulate(p->sim, s);
+    int fits = o->allow_over_capacity || search_sim_fits(p->sim);
+    if (fits) {
+        r->best = s;
+        r->best_s = t;
     } else {
-        int fits = o->allow_over_capacity || search_sim_fits(p->sim);
-        if (fits) {
-            r->best = s;
-            r->best_s = t;
-        } else {
-            soap_strategy_free(s); /* soap_search_run falls back to an initial one */
-            r->over_capacity = 1;
-        }
-        r->found_by_search = 1;
-        r->proposals = evals;
-        r->chains = r->threads = 1;
-        r->exhausted = left <= 1;
-        snprintf(r->origin, sizeof r->origin,
-                 "optcnn: dynamic program over %ld node and edge costs, %s", evals,
-                 left <= 1 ? "exact for its cost model (series-parallel)"
-                           : "coordinate descent on a core that is not series-parallel");
-        soap_search_log_row row = {.elapsed_s = search_now() - start, .proposals = evals,
-                                   .chain = 0, .current_s = t, .best_s = t};
-        search_log_push(&r->log, &r->log_len, &r->log_cap, &row);
+        soap_strategy_free(s); /* soap_search_run falls back to an initial one */
+        r->over_capacity = 1;
     }
+    r->found_by_search = 1;
+    r->proposals = evals;
+    r->chains = r->threads = 1;
+    r->exhausted = left <= 1;
+    snprintf(r->origin, sizeof r->origin,
+             "optcnn: dynamic program over %ld node and edge costs, %s", evals,
+             left <= 1 ? "exact for its cost model (series-parallel)"
+                       : "coordinate descent on a core that is not series-parallel");
+    soap_search_log_row row = {.elapsed_s = search_now() - start, .proposals = evals,
+                               .chain = 0, .current_s = t, .best_s = t};
+    search_log_push(&r->log, &r->log_len, &r->log_cap, &row);
     for (int k = 0; k < d.ne; k++)
         free(d.e[k].cost);
     free(d.e);
@@ -411,7 +405,7 @@ static soap_status run_optcnn(const soap_search_problem *p, const soap_search_op
     free(d.choice);
     free(d.el);
     soap_space_free(d.space);
-    return st;
+    return SOAP_OK;
 }
 
 const soap_search_ops search_optcnn = {

@@ -125,9 +125,9 @@ void soap_search_result_free(soap_search_result *r)
 static soap_status check_inputs(const soap_search_problem *p, const soap_search_options *o,
                                 soap_error *err)
 {
-    if (!p || !o || !p->g || !p->m || !p->sim || !p->costs)
+    if (!p || !o || !p->g || !p->m || !p->sim)
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "search: graph, machine, simulator and costs are required");
+                              "search: graph, machine and simulator are required");
     if (p->ninits < 1 || !p->inits)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "search: expected at least one initial strategy");
@@ -137,18 +137,12 @@ static soap_status check_inputs(const soap_search_problem *p, const soap_search_
     if (o->threads < 0 || o->threads > 1024)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "search: threads %d: expected 1 to 1024", o->threads);
-    int any = 0;
-    for (int k = 0; k < 4; k++)
-        any |= o->space.dims.allow[k];
-    (void)any; /* no dims at all is valid: only placement (or nothing) varies */
-    for (int i = 0; i < p->ninits; i++) {
-        if (!p->inits[i])
-            return soap_error_set(err, SOAP_ERR_INVALID, "search: initial strategy %d missing",
-                                  i);
-        if (soap_strategy_check(p->inits[i], p->g, p->m, err) != SOAP_OK)
-            return soap_error_prefix(err, "initial strategy %s",
-                                     p->init_names ? p->init_names[i] : "");
-    }
+    /* The initial strategies were checked where they were loaded; that they
+     * are for this graph and machine is an invariant (soap_sim_full asserts
+     * the fingerprints). */
+    for (int i = 0; i < p->ninits; i++)
+        SOAP_ASSERT(p->inits[i] && p->inits[i]->nops == p->g->nops &&
+                    p->inits[i]->ndevices == p->m->ndevices);
     return SOAP_OK;
 }
 
@@ -171,9 +165,7 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
     for (int pass = 0; pass < 2 && base < 0; pass++)
         for (int i = 0; i < p->ninits; i++) {
             if (pass == 0) {
-                r->init_s[i] = soap_sim_full(p->sim, p->inits[i], err);
-                if (r->init_s[i] < 0.0)
-                    return err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
+                r->init_s[i] = search_simulate(p->sim, p->inits[i]);
                 r->init_fits[i] = search_sim_fits(p->sim);
             }
             /* The best initial strategy that fits (pass 0), or the best of
@@ -194,9 +186,7 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
      * capacity while `base` fits. */
     int base_fits = r->init_fits[base] || o->allow_over_capacity;
     if (r->best) {
-        double t = soap_sim_full(p->sim, r->best, err);
-        if (t < 0.0)
-            return err->code != SOAP_OK ? err->code : SOAP_ERR_INVALID;
+        double t = search_simulate(p->sim, r->best);
         /* Delta simulation promises full simulation's result exactly. */
         SOAP_ASSERT(fabs(t - r->best_s) <= 1e-9 * fabs(t));
         r->best_s = t;

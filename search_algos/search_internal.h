@@ -10,16 +10,21 @@
 
 #include "soap_search.h"
 
-/* space.c */
-int space_ndevices(const soap_space *s);
-const soap_search_space *space_spec(const soap_space *s);
-int space_vec_tasks(const soap_space *s, int op, int v);
-void space_config_vec(const soap_space *s, int op, int v, soap_config *out);
-/* Device assignments of k tasks the neighbourhood enumerates (all of them
- * up to SOAP_SEARCH_ALL_ASSIGN, else the contiguous blocks; 1 without
- * placement freedom), and assignment a of them into c (c->ntasks set). */
-long space_assignments(const soap_space *s, int k);
-void space_assign(const soap_space *s, long a, soap_config *c);
+/* space.c: the search space of the space, the number of tasks of degree
+ * vector v of op, and that vector as a config (tasks on devices 0..k-1). */
+const soap_search_space *search_space_spec(const soap_space *s);
+int search_space_vec_tasks(const soap_space *s, int op, int v);
+void search_space_config_vec(const soap_space *s, int op, int v, soap_config *out);
+
+/* soap_sim_full of a strategy valid for the simulator's graph and machine
+ * (an initial strategy, checked where it was loaded, or one drawn from the
+ * space), which cannot fail. */
+static inline double search_simulate(soap_sim *sim, const soap_strategy *s)
+{
+    double t = soap_sim_full(sim, s, NULL);
+    SOAP_ASSERT(t >= 0.0);
+    return t;
+}
 
 /* Wall clock, seconds (monotonic). */
 double search_now(void);

@@ -84,16 +84,16 @@ int soap_space_neighbour(const soap_space *s, int op, const soap_config *current
 /* Inputs and outputs of a search                                      */
 /* ------------------------------------------------------------------ */
 /* What is searched. The simulator (with its costs) is borrowed and left in
- * an unspecified state; a search with several threads builds one more
- * simulator (and costs) per extra thread from costs_path and sim_opt,
- * because soap_costs is not thread-safe. */
+ * an unspecified state; a search with several threads gives every extra
+ * thread a clone of it (soap_sim_clone: the same graph, machine, options and
+ * loaded costs, a cache and task graph of its own). The initial strategies
+ * must be valid for g and m (checked where they were loaded:
+ * soap_strategy_load, soap_strategy_read_json, soap_strategy_check);
+ * soap_search_run asserts that they were made for g and m. */
 typedef struct soap_search_problem {
     const soap_graph *g;
     const soap_machine *m;
-    soap_sim *sim;
-    soap_costs *costs;          /* the costs sim was made with */
-    const char *costs_path;     /* optional: measured table of `costs` (NULL: analytic) */
-    soap_sim_options sim_opt;   /* the options sim was made with */
+    soap_sim *sim;                     /* for g on m */
     const soap_strategy *const *inits; /* >= 1 initial strategies */
     const char *const *init_names;     /* optional: names for reports */
     int ninits;
@@ -195,8 +195,10 @@ const soap_search_ops *soap_search_find(const char *name);
  * valid ones. */
 const soap_search_ops *soap_search_lookup(const char *name, soap_error *err);
 
-/* Runs algorithm `ops`: checks the inputs, simulates the initial
- * strategies, runs the algorithm and returns its best, which is never
+/* Runs algorithm `ops`: checks the options and that the problem is complete
+ * (the initial strategies themselves were checked where they were loaded;
+ * see soap_search_problem), simulates the initial strategies, runs the
+ * algorithm and returns its best, which is never
  * slower than the best initial strategy and (unless allow_over_capacity)
  * never over a device's memory capacity while an initial strategy fits.
  * r is zeroed first; free it with soap_search_result_free (also after an
@@ -217,10 +219,11 @@ typedef struct soap_local_report {
     double best_s;
 } soap_local_report;
 
-/* Tries every change of soap_space_neighbour on every op of s with
- * sim (delta simulation; sim is left simulating s). A change improves when
- * it is faster by more than a relative 1e-9 and (unless allow_over_capacity)
- * fits memory. */
+/* Tries every change of soap_space_neighbour on every op of s with sim
+ * (delta simulation; sim is left simulating s). s must be valid for g and m
+ * (checked where it was loaded; soap_sim_full asserts it). A change
+ * improves when it is faster by more than a relative 1e-9 and (unless
+ * allow_over_capacity) fits memory. */
 soap_status soap_search_check_local(soap_sim *sim, const soap_graph *g,
                                     const soap_machine *m, const soap_strategy *s,
                                     const soap_search_space *sp, int allow_over_capacity,

@@ -136,24 +136,19 @@ int soap_space_ndegrees(const soap_space *s, int op)
     return s->nvec[op];
 }
 
-int space_ndevices(const soap_space *s)
-{
-    return s->ndevices;
-}
-
-const soap_search_space *space_spec(const soap_space *s)
+const soap_search_space *search_space_spec(const soap_space *s)
 {
     return &s->sp;
 }
 
-int space_vec_tasks(const soap_space *s, int op, int v)
+int search_space_vec_tasks(const soap_space *s, int op, int v)
 {
     SOAP_ASSERT(v >= 0 && v < s->nvec[op]);
     return s->tasks[s->first[op] + v];
 }
 
 /* The config of op with degree vector v, devices not set (task t on t). */
-void space_config_vec(const soap_space *s, int op, int v, soap_config *out)
+void search_space_config_vec(const soap_space *s, int op, int v, soap_config *out)
 {
     SOAP_ASSERT(v >= 0 && v < s->nvec[op]);
     const int *deg = s->vec[s->first[op] + v];
@@ -170,7 +165,7 @@ void soap_space_random(const soap_space *s, int op, gsl_rng *rng, soap_config *o
 {
     SOAP_ASSERT(s && rng && out && op >= 0 && op < s->g->nops);
     int v = (int)gsl_rng_uniform_int(rng, (unsigned long)s->nvec[op]);
-    space_config_vec(s, op, v, out);
+    search_space_config_vec(s, op, v, out);
     if (!s->sp.placement)
         return;
     int n = s->ndevices, k = out->ntasks;
@@ -203,7 +198,10 @@ static long power_capped(int n, int k, long cap)
     return p;
 }
 
-long space_assignments(const soap_space *s, int k)
+/* Device assignments of k tasks the neighbourhood enumerates (all of them
+ * up to SOAP_SEARCH_ALL_ASSIGN, else the contiguous blocks; 1 without
+ * placement freedom). */
+static long assignments(const soap_space *s, int k)
 {
     if (!s->sp.placement)
         return 1;
@@ -211,9 +209,10 @@ long space_assignments(const soap_space *s, int k)
     return all <= SOAP_SEARCH_ALL_ASSIGN ? all : (long)(s->ndevices - k + 1);
 }
 
-/* Assignment `a` of k tasks (see space_assignments): every assignment as
- * digits base n (task 0 the most significant), or block start a. */
-void space_assign(const soap_space *s, long a, soap_config *c)
+/* Assignment `a` of k tasks (see assignments) into c (c->ntasks set): every
+ * assignment as digits base n (task 0 the most significant), or block
+ * start a. */
+static void assign(const soap_space *s, long a, soap_config *c)
 {
     int n = s->ndevices, k = c->ntasks;
     if (!s->sp.placement) {
@@ -241,13 +240,13 @@ int soap_space_neighbour(const soap_space *s, int op, const soap_config *current
     for (;;) {
         if (cur->vec < nvec) {
             int k = s->tasks[s->first[op] + cur->vec];
-            if (cur->assign >= space_assignments(s, k)) {
+            if (cur->assign >= assignments(s, k)) {
                 cur->vec++;
                 cur->assign = 0;
                 continue;
             }
-            space_config_vec(s, op, cur->vec, out);
-            space_assign(s, cur->assign, out);
+            search_space_config_vec(s, op, cur->vec, out);
+            assign(s, cur->assign, out);
             cur->assign++;
             if (soap_config_equal(out, current))
                 continue;

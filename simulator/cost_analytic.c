@@ -19,15 +19,13 @@
  * eff(kind) is the fraction of peak that the op's kernels reach on large
  * problems (one table below, checked against the kind count): matrix
  * products (linear, matmul, LSTM gates) ~0.7, convolutions ~0.6, the rest are
- * memory-bound and their FLOP hardly matter (0.5). The device class (GPU or
- * CPU, from the type's name: "CPU..." is a CPU, anything else a GPU) scales
- * this: plain-C CPU kernels reach a quarter of what the vector peak promises.
+ * memory-bound and their FLOP hardly matter (0.5). The device class (the
+ * type's `cls`, GPU or CPU, set by presets and machine files) scales this: plain-C CPU kernels reach a quarter of what the vector peak promises.
  * These are estimates to be replaced by measured tables (cost_table.c),
  * which take precedence wherever they have an entry.
  *
  * An INPUT has no backward pass (data need no gradient): its bwd_s is 0.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,29 +58,27 @@ _Static_assert(sizeof kind_eff / sizeof kind_eff[0] == SOAP_OP_KIND_COUNT,
  * t_half in seconds (the peak-time of the FLOP count at which a task runs
  * at half efficiency). */
 typedef struct device_class {
-    const char *name;
     double compute_factor;
     double mem_eff;
     double t_half;
 } device_class;
 
-enum { CLASS_GPU, CLASS_CPU, CLASS_COUNT };
-static const device_class classes[CLASS_COUNT] = {
+static const device_class classes[] = {
     /* A GEMM of ~20 MFLOP on a 10 TFLOP/s GPU (2 us of peak) reaches about
      * half of what large ones do. */
-    [CLASS_GPU] = {.name = "gpu", .compute_factor = 1.0, .mem_eff = 0.8, .t_half = 2e-6},
+    [SOAP_DEVICE_GPU] = {.compute_factor = 1.0, .mem_eff = 0.8, .t_half = 2e-6},
     /* The CPU backend's plain-C loops reach ~1/4 of the two-FMA-unit peak;
      * a core is busy after far less work than a GPU (0.5 us of peak). */
-    [CLASS_CPU] = {.name = "cpu", .compute_factor = 0.25, .mem_eff = 0.8, .t_half = 0.5e-6},
+    [SOAP_DEVICE_CPU] = {.compute_factor = 0.25, .mem_eff = 0.8, .t_half = 0.5e-6},
 };
+
+_Static_assert(sizeof classes / sizeof classes[0] == SOAP_DEVICE_CLASS_COUNT,
+               "constants for every device class");
 
 static const device_class *class_of(const soap_device_type *dev)
 {
-    const char *n = dev->name;
-    if (tolower((unsigned char)n[0]) == 'c' && tolower((unsigned char)n[1]) == 'p' &&
-        tolower((unsigned char)n[2]) == 'u')
-        return &classes[CLASS_CPU];
-    return &classes[CLASS_GPU];
+    SOAP_ASSERT((int)dev->cls >= 0 && dev->cls < SOAP_DEVICE_CLASS_COUNT);
+    return &classes[dev->cls];
 }
 
 /* One pass of the roofline: seconds. */

@@ -2,15 +2,31 @@
  * simulation uses: the measured table first, the analytic model otherwise,
  * behind a cache.
  *
+ * A soap_costs is a handle on two things:
+ *  - the loaded providers (the table read from its file, the analytic
+ *    model): `cost_set`, immutable once soap_costs_new has made it, shared
+ *    by every handle made from it with soap_costs_share and freed with the
+ *    last of them (an atomic reference count, so handles may be freed on
+ *    any thread). Providers' lookups only read their state, so handles on
+ *    different threads may look up through one set at the same time.
+ *  - a cache of its own (below), which is what makes a look-up cheap and
+ *    what makes a handle not thread-safe: one handle per thread. A
+ *    simulator looks up through the handle it was made with, and a clone
+ *    of it (soap_sim_clone) through a soap_costs_share handle of its own,
+ *    so a clone on another thread neither re-reads the table nor shares a
+ *    cache.
+ *
  * A task's cost is a function of (device type, op signature, partition
  * sizes) only. The region handed to the providers is the canonical one with
  * those sizes, anchored at the output's origin (the first task's block), not
  * the task's own region: a convolution's border blocks read less halo than
  * inner ones, and if the cached figure came from whichever block was looked
  * up first, a simulation's result would depend on the order of look-ups
- * (and delta simulation would drift from full simulation).
+ * (and delta simulation would drift from full simulation). For the same
+ * reason handles sharing a set give the same costs whatever their caches
+ * hold.
  *
- * Two caches, both uthash:
+ * Two caches per handle, both uthash:
  *  - signatures per (graph, op id): soap_op_signature formats strings and is
  *    the costly part of a look-up. The cache holds one graph at a time and
  *    is cleared when another graph (pointer or op count) is seen. Each entry
@@ -21,8 +37,9 @@
  *  - costs per (device type, signature, partition sizes). The device type
  *    enters by name and figures (peak, bandwidth, launch overhead), not by
  *    pointer, for the same reason.
- * Misses allocate; hits do not. Not thread-safe (one soap_costs per thread).
+ * Misses allocate; hits do not.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,21 +113,49 @@ typedef struct provider {
 
 #define MAX_PROVIDERS 2
 
-struct soap_costs {
+/* The loaded providers: written by soap_costs_new only, then read-only. */
+typedef struct cost_set {
     provider prov[MAX_PROVIDERS]; /* in order of precedence */
     int nprov;
+    char *table_path;             /* for messages, owned; NULL without */
+    atomic_int refs;              /* handles on this set */
+} cost_set;
+
+struct soap_costs {
+    cost_set *set;                /* shared, one reference */
+    /* the cache: this handle's alone */
     interned *strings;            /* uthash of interned signatures */
     const soap_graph *graph;      /* whose signatures `sigs` holds */
     int nsigs;
     sig_slot *sigs;               /* per op id */
     cost_entry *costs;            /* uthash */
     long measured, analytic;      /* distinct entries by source */
-    char *table_path;             /* for messages, owned; NULL without */
 };
+
+static void set_release(cost_set *set)
+{
+    if (atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (int k = 0; k < set->nprov; k++)
+        set->prov[k].ops->destroy(set->prov[k].ctx);
+    free(set->table_path);
+    free(set);
+}
+
+/* A handle with an empty cache on `set` (which it takes a reference of). */
+static soap_costs *handle_new(cost_set *set)
+{
+    soap_costs *c = soap_xcalloc(1, sizeof *c);
+    atomic_fetch_add_explicit(&set->refs, 1, memory_order_relaxed);
+    c->set = set;
+    return c;
+}
 
 soap_costs *soap_costs_new(const char *table_path, soap_error *err)
 {
-    soap_costs *c = soap_xcalloc(1, sizeof *c);
+    /* c: the set being loaded; the caller gets a handle on it. */
+    cost_set *c = soap_xcalloc(1, sizeof *c);
+    atomic_init(&c->refs, 1);
     c->table_path = table_path ? soap_xstrdup(table_path) : NULL;
     const char *names[MAX_PROVIDERS] = {table_path ? "table" : NULL, "analytic"};
     const char *args[MAX_PROVIDERS] = {table_path, NULL};
@@ -121,22 +166,28 @@ soap_costs *soap_costs_new(const char *table_path, soap_error *err)
         SOAP_ASSERT(ops != NULL);
         void *ctx = ops->create(args[k], err);
         if (!ctx) {
-            soap_costs_free(c);
+            set_release(c);
             return NULL;
         }
         c->prov[c->nprov].ops = ops;
         c->prov[c->nprov].ctx = ctx;
         c->nprov++;
     }
-    return c;
+    soap_costs *h = handle_new(c);
+    set_release(c); /* the handle holds it now */
+    return h;
+}
+
+soap_costs *soap_costs_share(const soap_costs *c)
+{
+    SOAP_ASSERT(c);
+    return handle_new(c->set);
 }
 
 void soap_costs_free(soap_costs *c)
 {
     if (!c)
         return;
-    for (int k = 0; k < c->nprov; k++)
-        c->prov[k].ops->destroy(c->prov[k].ctx);
     cost_entry *e, *etmp;
     HASH_ITER(hh, c->costs, e, etmp) {
         HASH_DEL(c->costs, e);
@@ -149,11 +200,13 @@ void soap_costs_free(soap_costs *c)
         free(s);
     }
     free(c->sigs);
-    free(c->table_path);
+    set_release(c->set);
     free(c);
 }
 
-soap_status soap_costs_check_machine(const soap_costs *c, const soap_machine *m,
+/* soap_costs_check_machine on the shared set (what it checks is loaded
+ * once, whichever handle asks). */
+static soap_status set_check_machine(const cost_set *c, const soap_machine *m,
                                      soap_error *err)
 {
     SOAP_ASSERT(c && m);
@@ -177,6 +230,13 @@ soap_status soap_costs_check_machine(const soap_costs *c, const soap_machine *m,
                                   mtypes, types);
     }
     return SOAP_OK;
+}
+
+soap_status soap_costs_check_machine(const soap_costs *c, const soap_machine *m,
+                                     soap_error *err)
+{
+    SOAP_ASSERT(c && m);
+    return set_check_machine(c->set, m, err);
 }
 
 static const char *intern(soap_costs *c, const char *s)
@@ -284,11 +344,12 @@ soap_task_cost soap_costs_task(soap_costs *c, const soap_graph *g, int op,
     e = soap_xcalloc(1, sizeof *e);
     e->key = key;
     int found = 0;
-    for (int k = 0; k < c->nprov && !found; k++) {
-        if (c->prov[k].ops->lookup(c->prov[k].ctx, dev, key.sig, &part, g, op, &canon,
-                                   &e->cost)) {
+    const cost_set *set = c->set;
+    for (int k = 0; k < set->nprov && !found; k++) {
+        if (set->prov[k].ops->lookup(set->prov[k].ctx, dev, key.sig, &part, g, op, &canon,
+                                     &e->cost)) {
             found = 1;
-            e->measured = c->prov[k].ops != &soap_cost_provider_analytic;
+            e->measured = set->prov[k].ops != &soap_cost_provider_analytic;
         }
     }
     SOAP_ASSERT(found); /* the analytic provider always answers */

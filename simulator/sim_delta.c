@@ -325,7 +325,8 @@ static void replay_order(soap_sim *sim)
     }
 }
 
-void sim_delta_commit(soap_sim *sim)
+/* Forgets the undo information of the last delta. */
+static void delta_commit(soap_sim *sim)
 {
     if (sim->pending)
         sim_release_unlinked(sim, sim->dead.v, sim->dead.n);
@@ -387,7 +388,7 @@ double soap_sim_delta_limit(soap_sim *sim, int op, const soap_config *c, double 
     soap_error err;
     soap_error_clear(&err);
     SOAP_ASSERT(soap_config_check(sim->g, op, c, sim->m->ndevices, &err) == SOAP_OK);
-    sim_delta_commit(sim);
+    delta_commit(sim);
     sim->can_undo = 1;
     double t = sim->iteration_s; /* nothing to apply, nothing to revert */
     if (!soap_config_equal(c, &sim->strat->configs[op]))

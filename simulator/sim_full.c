@@ -1,6 +1,12 @@
-/* sim_full.c: the simulator object (soap_sim_new / soap_sim_free: the
- * resources, the graph structure the builders index, the pools), the event
- * loop shared by full and delta simulation, and soap_sim_full.
+/* sim_full.c: the simulator object (soap_sim_new / soap_sim_clone /
+ * soap_sim_free: the resources, the graph structure the builders index, the
+ * pools), the event loop shared by full and delta simulation, and
+ * soap_sim_full.
+ *
+ * A clone shares nothing mutable with its original: it gets a cost handle
+ * of its own (soap_costs_share: the loaded providers are shared, read-only;
+ * the cache is the clone's) and builds its own structure from the graph and
+ * machine, which both only read. So the two may run on different threads.
  *
  * Event loop: a binary heap of ready tasks keyed by (ready, key), written
  * here, grown geometrically (it stops growing after the first runs). Pop the
@@ -73,24 +79,20 @@ static soap_status check_inputs(const soap_graph *g, const soap_machine *m,
     return SOAP_OK;
 }
 
-soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c,
-                       const soap_sim_options *opt, soap_error *err)
+/* The simulator of g on m (checked) with cost handle c (freed with the
+ * simulator if owns_costs). */
+static soap_sim *sim_create(const soap_graph *g, const soap_machine *m, soap_costs *c,
+                            int owns_costs, const soap_sim_options *opt, uint64_t model_fp,
+                            uint64_t machine_fp)
 {
-    if (!g || !m || !c) {
-        soap_error_set(err, SOAP_ERR_INVALID,
-                       "simulator: expected a graph, a machine and costs");
-        return NULL;
-    }
-    if (check_inputs(g, m, opt, err) != SOAP_OK)
-        return NULL;
     soap_sim *sim = soap_xcalloc(1, sizeof *sim);
     sim->g = g;
     sim->m = m;
     sim->costs = c;
-    if (opt)
-        sim->opt = *opt;
-    else
-        sim->opt.sync = SOAP_SYNC_ALLREDUCE;
+    sim->owns_costs = owns_costs;
+    sim->opt = *opt;
+    sim->model_fp = model_fp;
+    sim->machine_fp = machine_fp;
     sim->strat = soap_strategy_new(g, m);
 
     /* Resources. */
@@ -149,6 +151,33 @@ soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c
     return sim;
 }
 
+soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c,
+                       const soap_sim_options *opt, soap_error *err)
+{
+    if (!g || !m || !c) {
+        soap_error_set(err, SOAP_ERR_INVALID,
+                       "simulator: expected a graph, a machine and costs");
+        return NULL;
+    }
+    if (check_inputs(g, m, opt, err) != SOAP_OK)
+        return NULL;
+    soap_sim_options o = {.sync = SOAP_SYNC_ALLREDUCE};
+    if (opt)
+        o = *opt;
+    return sim_create(g, m, c, 0, &o, soap_graph_fingerprint(g), soap_machine_fingerprint(m));
+}
+
+soap_sim *soap_sim_clone(const soap_sim *sim, soap_error *err)
+{
+    if (!sim) {
+        soap_error_set(err, SOAP_ERR_INVALID, "simulator clone: expected a simulator");
+        return NULL;
+    }
+    /* Only fields that never change after creation are read. */
+    return sim_create(sim->g, sim->m, soap_costs_share(sim->costs), 1, &sim->opt,
+                      sim->model_fp, sim->machine_fp);
+}
+
 void soap_sim_free(soap_sim *sim)
 {
     if (!sim)
@@ -177,6 +206,8 @@ void soap_sim_free(soap_sim *sim)
     sim_ivec_free(&sim->dead);
     sim_ivec_free(&sim->changed);
     sim_pools_free(sim);
+    if (sim->owns_costs)
+        soap_costs_free(sim->costs);
     free(sim);
 }
 
@@ -184,6 +215,13 @@ const soap_strategy *soap_sim_strategy(const soap_sim *sim)
 {
     SOAP_ASSERT(sim);
     return sim->strat;
+}
+
+soap_task_cost soap_sim_task_cost(soap_sim *sim, int op, const soap_region *region,
+                                  const soap_device_type *dev)
+{
+    SOAP_ASSERT(sim);
+    return soap_costs_task(sim->costs, sim->g, op, region, dev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -289,7 +327,8 @@ double sim_event_loop(soap_sim *sim, double limit)
     return passed;
 }
 
-void sim_simulate_all(soap_sim *sim)
+/* Full simulation of the current task graph. */
+static void simulate_all(soap_sim *sim)
 {
     sim_task *T = sim->tasks;
     for (int x = 0; x < sim->task_used; x++) {
@@ -331,12 +370,14 @@ double soap_sim_full(soap_sim *sim, const soap_strategy *s, soap_error *err)
         soap_error_set(err, SOAP_ERR_INVALID, "simulate: expected a simulator and a strategy");
         return -1;
     }
-    if (soap_strategy_check(s, sim->g, sim->m, err) != SOAP_OK)
-        return -1;
+    /* Checked where it entered (a loader or soap_strategy_check): here only
+     * what says it is for this graph and machine, cheaply. */
+    SOAP_ASSERT(s->nops == sim->g->nops && s->ndevices == sim->m->ndevices);
+    SOAP_ASSERT(s->model_fp == sim->model_fp && s->machine_fp == sim->machine_fp);
     soap_strategy_copy(sim->strat, s);
     sim_graph_clear(sim);
     sim_build_all(sim);
-    sim_simulate_all(sim);
+    simulate_all(sim);
     sim->simulated = 1;
     sim->can_undo = sim->pending = 0;
     return sim->iteration_s;

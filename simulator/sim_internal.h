@@ -155,8 +155,10 @@ typedef struct sim_ivec {
 struct soap_sim {
     const soap_graph *g;
     const soap_machine *m;
-    soap_costs *costs;
+    soap_costs *costs;         /* borrowed (soap_sim_new) or owned (a clone) */
+    int owns_costs;            /* a clone: its own handle, freed with it */
     soap_sim_options opt;
+    uint64_t model_fp, machine_fp; /* of g and m: what strategies must match */
     soap_strategy *strat;      /* the strategy simulated, owned */
     int simulated;             /* a full simulation has run */
 
@@ -280,8 +282,6 @@ void sim_heap_push(soap_sim *sim, int id);
  * task ends after `limit` (the iteration time is then above the limit);
  * else it returns -1. */
 double sim_event_loop(soap_sim *sim, double limit);
-/* Full simulation of the current task graph. */
-void sim_simulate_all(soap_sim *sim);
 
 /* ---- sim_result.c ---- */
 /* Bytes of weights and weight gradients each device holds for the whole
@@ -290,9 +290,5 @@ void sim_simulate_all(soap_sim *sim);
 void sim_weight_bytes(soap_sim *sim, double *bytes);
 /* on_path[x] = 1 for the tasks of one critical path (sized task_used). */
 void sim_mark_critical(const soap_sim *sim, unsigned char *on_path);
-
-/* ---- sim_delta.c ---- */
-/* Forgets the undo information of the last delta. */
-void sim_delta_commit(soap_sim *sim);
 
 #endif

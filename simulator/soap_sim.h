@@ -32,7 +32,9 @@ typedef struct soap_cost_ops {
     void *(*create)(const char *arg, soap_error *err);
     void (*destroy)(void *ctx);
     /* 1 and *out if the provider knows this task, else 0. `sig` is
-     * soap_op_signature, `part` the partition's sizes. */
+     * soap_op_signature, `part` the partition's sizes. It must only read
+     * ctx: every handle made from one soap_costs_new (soap_costs_share),
+     * on whatever thread, looks up through the same ctx. */
     int (*lookup)(void *ctx, const soap_device_type *dev, const char *sig,
                   const soap_shape *part, const soap_graph *g, int op,
                   const soap_region *region, soap_task_cost *out);
@@ -46,10 +48,20 @@ const soap_cost_ops *soap_cost_find(const char *name);
 
 /* The costs a simulation uses: the measured table (if given) where it has
  * an entry, the analytic model otherwise, cached per (device type, op
- * signature, partition shape). */
+ * signature, partition shape).
+ *
+ * A soap_costs is a handle: the loaded providers (the table as read from
+ * its file), which are immutable and shared by every handle made from them,
+ * plus a cache of the handle's own. One handle is used by one thread at a
+ * time; handles on the same providers may be used on different threads at
+ * once. The providers are freed with the last handle. */
 typedef struct soap_costs soap_costs;
 soap_costs *soap_costs_new(const char *table_path /* NULL: analytic only */,
                            soap_error *err);
+/* A new handle on c's providers (nothing is re-read, the machine check c
+ * passed holds for it) with an empty cache of its own: what another thread
+ * looks up through. May be called while c is in use on another thread. */
+soap_costs *soap_costs_share(const soap_costs *c);
 void soap_costs_free(soap_costs *c);
 soap_task_cost soap_costs_task(soap_costs *c, const soap_graph *g, int op,
                                const soap_region *region, const soap_device_type *dev);
@@ -58,7 +70,7 @@ soap_task_cost soap_costs_task(soap_costs *c, const soap_graph *g, int op,
  * a message naming the file, the machine's types and the table's. */
 soap_status soap_costs_check_machine(const soap_costs *c, const soap_machine *m,
                                      soap_error *err);
-/* Distinct task costs looked up so far, by source. */
+/* Distinct task costs looked up so far through this handle, by source. */
 void soap_costs_counts(const soap_costs *c, long *measured, long *analytic);
 
 /* The analytic model alone (roofline with launch overhead and a utilization
@@ -86,14 +98,33 @@ typedef struct soap_sim_options {
 
 typedef struct soap_sim soap_sim;
 
-/* A simulator for g on m with costs c (borrowed: they must outlive it). */
+/* A simulator for g on m with costs c (all borrowed: they must outlive it
+ * and g and m must not change meanwhile, since it keeps their fingerprints;
+ * the simulator looks costs up through c's cache). */
 soap_sim *soap_sim_new(const soap_graph *g, const soap_machine *m, soap_costs *c,
                        const soap_sim_options *opt, soap_error *err);
+/* A simulator like sim: the same graph, machine, options and loaded costs
+ * (shared, not re-read: a soap_costs_share handle), with a cost cache and a
+ * task graph of its own; it has simulated nothing yet. The clone may be used
+ * on another thread while sim is used on this one (sim itself is only read
+ * here: taking a clone of a simulator that is in use elsewhere is fine).
+ * Free it with soap_sim_free; it must not outlive g and m, but may outlive
+ * sim and its costs handle. */
+soap_sim *soap_sim_clone(const soap_sim *sim, soap_error *err);
 void soap_sim_free(soap_sim *sim);
 
-/* Builds the task graph of s (checked against g and m) and runs a full
- * simulation; returns the iteration time in seconds, or a negative value with
- * *err set. */
+/* The cost of one task of op (region, on a device of type dev) through the
+ * simulator's costs and cache: what the task graph uses. */
+soap_task_cost soap_sim_task_cost(soap_sim *sim, int op, const soap_region *region,
+                                  const soap_device_type *dev);
+
+/* Builds the task graph of s and runs a full simulation; returns the
+ * iteration time in seconds. s must be valid for the simulator's graph and
+ * machine: strategies are checked where they enter (soap_strategy_load,
+ * soap_strategy_read_json, soap_strategy_check), and a strategy made for
+ * another graph or machine (op count, device count, fingerprints) is a
+ * broken invariant here (SOAP_ASSERT). err is kept for the signature and
+ * only set with a negative return for a NULL simulator or strategy. */
 double soap_sim_full(soap_sim *sim, const soap_strategy *s, soap_error *err);
 
 /* Changes op's config in the current task graph and timeline and re-simulates

@@ -98,9 +98,11 @@ static soap_status check_keys(const reader *r, json_t *obj, const char *const *k
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
-        if (!key_known(key, keys))
-            return fail(r, SOAP_ERR_PARSE, "%sunknown key '%s' (expected: %s)", where, key,
-                        list);
+        if (!key_known(key, keys)) {
+            char ek[SOAP_NAME_MAX * 4];
+            return fail(r, SOAP_ERR_PARSE, "%sunknown key '%s' (expected: %s)", where,
+                        soap_name_escape(key, ek, sizeof ek), list);
+        }
     }
     for (const char *const *k = keys; *k; k++)
         if (!json_object_get(obj, *k))
@@ -231,14 +233,16 @@ static soap_status read_ops(const reader *r, json_t *ops, const soap_graph *g,
         if ((st = get_name(r, e, "name", at, name)) != SOAP_OK)
             break;
         int op = soap_graph_find(g, name);
+        char en[SOAP_NAME_MAX * 4]; /* names from the file are printed escaped */
+        soap_name_escape(name, en, sizeof en);
         if (op < 0) {
             st = fail(r, SOAP_ERR_INVALID, "ops[%zu]: unknown op '%s' (model '%s' has no op "
-                                           "of that name)", i, name, g->name);
+                                           "of that name)", i, en, g->name);
             break;
         }
         if (where[op] >= 0) {
             st = fail(r, SOAP_ERR_INVALID, "ops[%zu]: duplicate op '%s' (already given at "
-                                           "ops[%d]); expected every op once", i, name,
+                                           "ops[%d]); expected every op once", i, en,
                       where[op]);
             break;
         }
@@ -288,17 +292,21 @@ static soap_status read_root(const reader *r, json_t *root, const soap_graph *g,
                       SOAP_MAX_DEVICES, &ndev)) != SOAP_OK)
         return st;
     /* The file must have been made for this graph and machine; say so before
-     * anything about its ops, which would only be a symptom. */
+     * anything about its ops, which would only be a symptom. The names it
+     * gives are printed escaped. */
+    char emodel[SOAP_NAME_MAX * 4], emachine[SOAP_NAME_MAX * 4];
+    soap_name_escape(model, emodel, sizeof emodel);
+    soap_name_escape(machine, emachine, sizeof emachine);
     if (mfp != s->model_fp && (hfp != s->machine_fp || ndev != m->ndevices))
         return fail(r, SOAP_ERR_MISMATCH,
                     "strategy was made for model '%s' on machine '%s' (%d devices), not for "
                     "model '%s' on machine '%s' (%d devices)",
-                    model, machine, ndev, g->name, m->name, m->ndevices);
+                    emodel, emachine, ndev, g->name, m->name, m->ndevices);
     if (mfp != s->model_fp)
         return fail(r, SOAP_ERR_MISMATCH,
                     "strategy was made for model '%s' (fingerprint %016" PRIx64
                     ") but the model given is '%s' (fingerprint %016" PRIx64 ")%s",
-                    model, mfp, g->name, s->model_fp,
+                    emodel, mfp, g->name, s->model_fp,
                     strcmp(model, g->name) == 0
                         ? ": same name, another structure or batch size (give the --batch "
                           "it was made with)"
@@ -308,7 +316,7 @@ static soap_status read_root(const reader *r, json_t *root, const soap_graph *g,
                     "strategy was made for machine '%s' (fingerprint %016" PRIx64
                     ", %d devices) but the machine given is '%s' (fingerprint %016" PRIx64
                     ", %d devices)",
-                    machine, hfp, ndev, m->name, s->machine_fp, m->ndevices);
+                    emachine, hfp, ndev, m->name, s->machine_fp, m->ndevices);
     return read_ops(r, json_object_get(root, "ops"), g, s);
 }
 

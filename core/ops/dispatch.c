@@ -61,7 +61,9 @@ soap_status soap_ops_fail(soap_error *err, const char *name, soap_op_kind kind,
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        soap_error_set(err, SOAP_ERR_INVALID, "op '%s' (%s): %s", name ? name : "?",
+        char esc[SOAP_NAME_MAX * 4];
+        soap_error_set(err, SOAP_ERR_INVALID, "op '%s' (%s): %s",
+                       soap_name_escape(name ? name : "?", esc, sizeof esc),
                        soap_op_kind_name(kind), msg);
     }
     return SOAP_ERR_INVALID;

@@ -68,8 +68,8 @@ static void run_case(const char *model, const bench_machine *bm, double seconds,
     r->ops = g->nops;
     const soap_strategy *inits[1] = {data};
     const char *names[1] = {"data"};
-    soap_search_problem p = {.g = g, .m = m, .sim = sim, .costs = costs, .sim_opt = so,
-                             .inits = inits, .init_names = names, .ninits = 1};
+    soap_search_problem p = {
+        .g = g, .m = m, .sim = sim, .inits = inits, .init_names = names, .ninits = 1};
     for (int full = 0; full < 2; full++) {
         soap_search_options o = soap_search_options_default();
         o.seconds = seconds;

@@ -4,7 +4,8 @@
 #include "test_main.h"
 
 #define SUITES(X)                                                                        \
-    X(region) X(ops) X(graph) X(models) X(models_tiny) X(machine) X(model_json) X(outfile)
+    X(region) X(ops) X(graph) X(models) X(models_tiny) X(machine) X(model_json) X(outfile) \
+    X(escape) X(machine_ranges)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,

@@ -481,21 +481,25 @@ Suite *soap_suite_graph(void)
     tcase_add_test(tc, test_names_rejected);
     tcase_add_loop_test(tc, test_inputs_rejected, 0,
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("weight sharing");
     tcase_add_test(tc, test_sharing_counts_once);
     tcase_add_test(tc, test_sharing_rejected);
     tcase_add_test(tc, test_tied_embedding);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("figures and fingerprint");
     tcase_add_test(tc, test_cnn_figures);
     tcase_add_test(tc, test_fingerprint);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("split cover property");
     tcase_add_loop_test(tc, test_conv_split_cover, 0, 8);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

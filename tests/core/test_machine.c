@@ -335,7 +335,9 @@ END_TEST
 /* Tie-breaks on hand-made machines                                    */
 /* ------------------------------------------------------------------ */
 
-static const soap_device_type gpu_type = {"G", 1e12, 1e11, 1e9, 5e-6};
+static const soap_device_type gpu_type = {.name = "G", .cls = SOAP_DEVICE_GPU,
+                                          .peak_flops = 1e12, .mem_bandwidth = 1e11,
+                                          .mem_capacity = 1e9, .launch_overhead = 5e-6};
 
 /* Two devices d0, d1 (vertices 0, 1) and `nsw` switches (2..). */
 static soap_machine *two_devices(int nsw)
@@ -352,10 +354,11 @@ static soap_machine *two_devices(int nsw)
     return m;
 }
 
+/* bw in GB/s (figures below 1 kB/s are out of range). */
 static void link2(soap_machine *m, const char *name, int a, int b, double bw)
 {
     int ends[2] = {a, b};
-    soap_machine_add_link(m, name, SOAP_LINK_PCIE, bw, 1e-6, ends, 2);
+    soap_machine_add_link(m, name, SOAP_LINK_PCIE, bw * 1e9, 1e-6, ends, 2);
 }
 
 static void finish_ok(soap_machine *m)
@@ -366,7 +369,7 @@ static void finish_ok(soap_machine *m)
 }
 
 /* Two devices d0, d1 and switches s2..s5 joined by the listed links (name,
- * two vertex ids, bandwidth in bytes/s); the routes d0 -> d1 and d1 -> d0
+ * two vertex ids, bandwidth in GB/s); the routes d0 -> d1 and d1 -> d0
  * expected, by vertex names, and the links of the first. */
 typedef struct tie_link {
     const char *name;
@@ -436,7 +439,7 @@ START_TEST(test_bus_and_links)
         soap_machine_add_device(m, name, t, i);
     }
     int ends[3] = {0, 1, 2};
-    soap_machine_add_link(m, "bus", SOAP_LINK_MEMBUS, 10, 1e-6, ends, 3);
+    soap_machine_add_link(m, "bus", SOAP_LINK_MEMBUS, 10e9, 1e-6, ends, 3);
     link2(m, "p02", 0, 2, 20);
     finish_ok(m);
     ck_assert_int_eq(m->nnodes, 3);
@@ -465,8 +468,9 @@ enum { BAD_UNREACHABLE, BAD_VERTEX, BAD_BW, BAD_LATENCY, BAD_TYPE, BAD_DUP_DEVIC
 static const char *const finish_needles[BAD_COUNT][3] = {
     [BAD_UNREACHABLE] = {"machine 'bad'", "'d0' cannot reach device 'd2'", NULL},
     [BAD_VERTEX] = {"machine 'bad'", "link 'l1'", "unknown vertex 7"},
-    [BAD_BW] = {"link 'l0'", "bandwidth", "positive"},
-    [BAD_LATENCY] = {"link 'l0'", "latency", "positive"},
+    [BAD_BW] = {"link 'l0'", "bandwidth -1e+09 is out of range",
+                "expected 1000..1e+15 bytes/s per direction"},
+    [BAD_LATENCY] = {"link 'l0'", "latency -1 is out of range", "expected 0..10 seconds"},
     [BAD_TYPE] = {"device 'd1'", "type index 3", NULL},
     [BAD_DUP_DEVICE] = {"name 'd1' repeats", NULL, NULL},
     [BAD_DUP_SWITCH] = {"name 'd0' repeats", NULL, NULL},
@@ -474,7 +478,8 @@ static const char *const finish_needles[BAD_COUNT][3] = {
     [BAD_ONE_END] = {"link 'l1'", "1 ends", NULL},
     [BAD_NO_DEVICES] = {"no devices", NULL, NULL},
     [BAD_NODE] = {"device 'd2'", "node -1", NULL},
-    [BAD_TYPE_FIG] = {"device type 'G'", "positive", NULL},
+    [BAD_TYPE_FIG] = {"device type 'G'", "memory bandwidth 0 is out of range",
+                      "expected 1000..1e+15 bytes/s"},
 };
 
 START_TEST(test_finish_errors)
@@ -491,10 +496,10 @@ START_TEST(test_finish_errors)
         soap_machine_add_switch(m, _i == BAD_DUP_SWITCH ? "d0" : "sw");
         link2(m, "l0", 0, 1, _i == BAD_BW ? -1 : 10);
         if (_i == BAD_LATENCY)
-            m->links[0].latency = 0;
+            m->links[0].latency = -1;
         if (_i == BAD_ONE_END) {
             int one = 3;
-            soap_machine_add_link(m, "l1", SOAP_LINK_PCIE, 10, 1e-6, &one, 1);
+            soap_machine_add_link(m, "l1", SOAP_LINK_PCIE, 10e9, 1e-6, &one, 1);
         } else if (_i != BAD_UNREACHABLE) {
             link2(m, _i == BAD_DUP_LINK ? "l0" : "l1", _i == BAD_VERTEX ? 7 : 1, 3, 10);
             link2(m, "l2", 3, 2, 10);
@@ -809,7 +814,9 @@ START_TEST(test_json_hand_written)
     ck_assert_str_eq(l, "n0.nv01");
     /* The same machine built in code has the same fingerprint. */
     soap_machine *b = soap_machine_new("built");
-    soap_device_type t = {"P100", 10.6e12, 732e9, 16e9, 5e-6};
+    soap_device_type t = {.name = "P100", .cls = SOAP_DEVICE_GPU, .peak_flops = 10.6e12,
+                          .mem_bandwidth = 732e9, .mem_capacity = 16e9,
+                          .launch_overhead = 5e-6};
     soap_machine_add_type(b, &t);
     soap_machine_add_device(b, "a", 0, 0);
     soap_machine_add_device(b, "b", 0, 0);
@@ -853,8 +860,8 @@ static const struct {
     {"unreachable.json", SOAP_ERR_INVALID,
      {"unreachable.json: machine 'bad'", "'g0' cannot reach device 'g2'", NULL}},
     {"negative-bandwidth.json", SOAP_ERR_PARSE,
-     {"negative-bandwidth.json: links[0] ('l01'): bandwidth must be a positive number", NULL,
-      NULL}},
+     {"negative-bandwidth.json: links[0] ('l01'): bandwidth -2e+10 is out of range: expected "
+      "1000..1e+15 bytes/s per direction", NULL, NULL}},
     {"missing-field.json", SOAP_ERR_PARSE,
      {"missing-field.json: devices[0]: missing field 'node'", NULL, NULL}},
     {"unknown-key.json", SOAP_ERR_PARSE,
@@ -889,10 +896,11 @@ static const struct {
 } edit_table[] = {
     {"\"node\": 1", "\"node\": 1.5", "devices[2] ('n1.gpu0'): node must be an integer"},
     {"\"latency_s\": 2e-6,\n     \"ends\": [\"n0.gpu0\"",
-     "\"latency_s\": 0,\n     \"ends\": [\"n0.gpu0\"",
-     "links[1] ('n0.pcie0'): latency_s must be a positive number"},
+     "\"latency_s\": -1,\n     \"ends\": [\"n0.gpu0\"",
+     "links[1] ('n0.pcie0'): latency_s -1 is out of range: expected 0..10 seconds"},
     {"\"memory_bytes\": 16e9", "\"memory_bytes\": \"16e9\"",
-     "device_types[0]: memory_bytes must be a positive number (bytes)"},
+     "device_types[0]: memory_bytes must be a number: expected 1024..1.1259e+15 bytes "
+     "(1 KiB..1 PiB)"},
     {"\"version\": 1", "\"version\": 2", "version must be 1"},
     {"\"ends\": [\"n0.gpu0\", \"n0.gpu1\"]", "\"ends\": [\"n0.gpu0\"]",
      "links[0] ('n0.nv01'): ends must be an array of at least 2"},
@@ -902,7 +910,33 @@ static const struct {
     {"\"switches\": [\"n0.nic\", \"n1.nic\", \"ib\"]", "\"switches\": {}",
      "'switches' must be an array"},
     {"\"name\": \"two-nodes\"", "\"name\": \"two-nodes\", \"name\": \"x\"", "duplicate object key"},
+    /* Figures the loader used to accept and the simulator then aborted on
+     * (assertion 'dur >= 0 && dur < 1e30'): each is out of its range. */
+    {"\"bandwidth\": 20e9", "\"bandwidth\": 1e-300",
+     "links[0] ('n0.nv01'): bandwidth 1e-300 is out of range: expected 1000..1e+15 bytes/s per "
+     "direction"},
+    {"\"bandwidth\": 20e9", "\"bandwidth\": 1e308",
+     "links[0] ('n0.nv01'): bandwidth 1e+308 is out of range: expected 1000..1e+15 bytes/s"},
+    {"\"latency_s\": 1e-6", "\"latency_s\": 1e30",
+     "links[0] ('n0.nv01'): latency_s 1e+30 is out of range: expected 0..10 seconds"},
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 1e30",
+     "device_types[0]: launch_overhead_s 1e+30 is out of range: expected 0..10 seconds"},
+    {"\"peak_flops\": 10.6e12", "\"peak_flops\": 1e-300",
+     "device_types[0]: peak_flops 1e-300 is out of range: expected 1e+06..1e+18 FLOP/s"},
+    {"\"peak_flops\": 10.6e12", "\"peak_flops\": 1e308",
+     "device_types[0]: peak_flops 1e+308 is out of range: expected 1e+06..1e+18 FLOP/s"},
+    {"\"memory_bandwidth\": 732e9", "\"memory_bandwidth\": 1e308",
+     "device_types[0]: memory_bandwidth 1e+308 is out of range: expected 1000..1e+15 bytes/s"},
+    {"\"memory_bytes\": 16e9", "\"memory_bytes\": 1e-300",
+     "device_types[0]: memory_bytes 1e-300 is out of range: expected 1024..1.1259e+15 bytes"},
+    {"\"class\": \"gpu\"", "\"class\": \"tpu\"",
+     "device_types[0]: unknown class 'tpu' (classes: gpu, cpu)"},
+    {"\"class\": \"gpu\", ", "", "device_types[0]: missing field 'class'"},
+    /* Names from the file are printed escaped. */
+    {"\"type\": \"P100\", \"node\": 1", "\"type\": \"P\\u001b[2J\", \"node\": 1",
+     "unknown type 'P\\x1b[2J' (types: P100)"},
 };
+
 
 START_TEST(test_json_edits)
 {
@@ -989,6 +1023,7 @@ Suite *soap_suite_machine(void)
     tcase_add_test(tc, test_preset_link_figures);
     tcase_add_test(tc, test_preset_names);
     tcase_add_loop_test(tc, test_preset_unknown, 0, N(bad_preset_table));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("routes");
@@ -1000,10 +1035,12 @@ Suite *soap_suite_machine(void)
     tc = tcase_create("tie_breaks");
     tcase_add_loop_test(tc, test_tie_break, 0, N(tie_table));
     tcase_add_test(tc, test_bus_and_links);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("finish_errors");
     tcase_add_loop_test(tc, test_finish_errors, 0, BAD_COUNT);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("narrow");
@@ -1011,14 +1048,17 @@ Suite *soap_suite_machine(void)
     tcase_add_test(tc, test_narrow_k80);
     tcase_add_test(tc, test_narrow_bus_and_full);
     tcase_add_loop_test(tc, test_narrow_errors, 0, N(narrow_bad));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fingerprint");
     tcase_add_test(tc, test_fingerprints);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("load");
     tcase_add_test(tc, test_load);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("json");

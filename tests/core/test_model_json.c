@@ -5,6 +5,7 @@
  * text the writer emits and the readers' defaults, and bad files with their
  * messages (file, place, what was expected). */
 #include <check.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,6 +125,39 @@ START_TEST(test_builtin_roundtrip)
     ck_assert_msg(strcmp(ta, tb) == 0, "%s: second write differs from the first", info->name);
     free(ta);
     free(tb);
+    unlink(a);
+    unlink(b);
+    soap_graph_free(h);
+    soap_graph_free(g);
+}
+END_TEST
+
+/* Every built-in model (full and tiny) through soap_graph_to_json, a file
+ * and back: the same fingerprint; the document is what the writer writes. */
+START_TEST(test_builtin_to_json)
+{
+    const soap_model_info *info = &soap_models()[_i / 2];
+    soap_model_options opt = {.batch = 8, .unroll = 3, .layers = 2, .seq_len = 16,
+                              .tiny = _i % 2};
+    soap_graph *g = info->build(&opt);
+    json_t *doc = soap_graph_to_json(g);
+    ck_assert_ptr_nonnull(doc);
+    char a[64], b[64];
+    soap_test_tmpfile(a, sizeof a, ".json");
+    soap_test_tmpfile(b, sizeof b, ".json");
+    ck_assert_int_eq(json_dump_file(doc, a, JSON_COMPACT), 0);
+    soap_graph *h = read_ok(a);
+    ck_assert_msg(soap_graph_fingerprint(h) == soap_graph_fingerprint(g), "%s: fingerprint",
+                  info->name);
+    ck_assert_str_eq(h->name, g->name);
+    /* The writer's file holds the same document. */
+    write_ok(g, b);
+    json_error_t jerr;
+    json_t *back = json_load_file(b, 0, &jerr);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_msg(json_equal(doc, back), "%s: the written file is another document", info->name);
+    json_decref(back);
+    json_decref(doc);
     unlink(a);
     unlink(b);
     soap_graph_free(h);
@@ -255,6 +289,27 @@ END_TEST
 
 #define HEAD "{\"format\": \"soap-model\", \"version\": 1, \"name\": \"t\", \"batch\": 8, \"ops\": ["
 
+/* An op may read one tensor twice (x * x; an attention whose query is in its
+ * memory): such files used to be refused with "2 inputs, but only 1 ops
+ * come before it". */
+START_TEST(test_repeated_inputs)
+{
+    soap_graph *g = read_text(HEAD
+                              "{\"name\": \"x\", \"kind\": \"input\", \"shape\": [8, 4]},"
+                              "{\"name\": \"sq\", \"kind\": \"binary\", \"inputs\": [\"x\", \"x\"],"
+                              " \"fn\": \"mul\"},"
+                              "{\"name\": \"y\", \"kind\": \"input\", \"shape\": [8, 4]},"
+                              "{\"name\": \"c\", \"kind\": \"concat\","
+                              " \"inputs\": [\"x\", \"y\", \"x\", \"sq\"], \"axis\": 1}]}");
+    ck_assert_int_eq(g->ops[1].ninputs, 2);
+    ck_assert_int_eq(g->ops[1].inputs[0], 0);
+    ck_assert_int_eq(g->ops[1].inputs[1], 0);
+    ck_assert_int_eq(g->ops[3].ninputs, 4);
+    ck_assert_int_eq(g->ops[3].out.size[1], 16);
+    soap_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
     /* Input without dims: sample, then attribute; without index: fp32.
@@ -367,7 +422,8 @@ static const bad_case bad_cases[] = {
     {HEAD "{\"name\": \"x\", \"kind\": \"input\", "
           "\"shape\": [2147483647, 2147483647, 2147483647]}]}",
      SOAP_ERR_PARSE, ": op 'x' (ops[0]): 'shape' has", "elements, more than"},
-    {HEAD "{\"name\": \"x\", \"kind\": \"input\", \"shape\": [1048576, 1048576]}, "
+    {HEAD "{\"name\": \"x\", \"kind\": \"input\", \"shape\": [1048576, 1048576], "
+          "\"dims\": [\"none\", \"attribute\"]}, "
      LIN(", \"out_features\": 2147483647, \"bias\": false") "]}",
      SOAP_ERR_PARSE, ": op 'l' (ops[1]): its output has", "more than"},
     {HEAD IN ", " LIN(", \"out_features\": 4, \"bias\": true, \"layer\": -1") "]}",
@@ -375,6 +431,30 @@ static const bad_case bad_cases[] = {
     {HEAD "{\"name\": \"" "0123456789012345678901234567890123456789012345678901234567890123"
           "\", \"kind\": \"input\", \"shape\": [8]}]}",
      SOAP_ERR_PARSE, ": ops[0]: 'name' must be a name of 1..63 characters", NULL},
+    /* Caught at load time (they used to fail only at `soap run`, or not at
+     * all): a batch the inputs contradict, an embedding of no token ids. */
+    {HEAD "{\"name\": \"x\", \"kind\": \"input\", \"shape\": [4, 16]}]}", SOAP_ERR_PARSE,
+     ": op 'x' (ops[0]): 'shape'[0] is 4 samples but the model's batch is 8", NULL},
+    {HEAD "{\"name\": \"x\", \"kind\": \"input\", \"shape\": [8, 16], "
+          "\"dims\": [\"attribute\", \"sample\"]}]}",
+     SOAP_ERR_PARSE, ": op 'x' (ops[0]): 'shape'[1] is 16 samples", NULL},
+    {HEAD IN ", {\"name\": \"e\", \"kind\": \"embedding\", \"inputs\": [\"x\"], \"vocab\": 10, "
+             "\"embed_dim\": 4}]}",
+     SOAP_ERR_PARSE,
+     ": op 'e' (ops[1]): input 'x' (input) holds no token ids; an embedding looks up token ids",
+     NULL},
+    {HEAD "{\"name\": \"t\", \"kind\": \"input\", \"shape\": [8, 4], \"index\": true}, "
+          "{\"name\": \"e\", \"kind\": \"embedding\", \"inputs\": [\"t\"], \"vocab\": 10, "
+          "\"embed_dim\": 4}, "
+          "{\"name\": \"f\", \"kind\": \"flatten\", \"inputs\": [\"t\"]}, "
+          "{\"name\": \"e2\", \"kind\": \"embedding\", \"inputs\": [\"f\"], \"vocab\": 10, "
+          "\"embed_dim\": 4}]}",
+     SOAP_ERR_PARSE, ": op 'e2' (ops[3]): input 'f' (flatten) holds no token ids", NULL},
+    /* Names from the file are printed escaped (a terminal escape stays text). */
+    {HEAD "{\"name\": \"x\\u001b[2J\", \"kind\": \"input\", \"shape\": [8], \"bogus\": 1}]}",
+     SOAP_ERR_PARSE, ": op 'x\\x1b[2J' (ops[0]): unknown key 'bogus'", NULL},
+    {HEAD IN ", {\"name\": \"f\", \"kind\": \"flatten\", \"inputs\": [\"y\\n\"]}]}",
+     SOAP_ERR_PARSE, ": op 'f' (ops[1]): input 'y\\n' is not an earlier op", NULL},
     /* Matmul: the keys of each mode. */
     {HEAD "{\"name\": \"a\", \"kind\": \"input\", \"shape\": [8, 4, 16]}, "
           "{\"name\": \"m\", \"kind\": \"matmul\", \"inputs\": [\"a\", \"a\"], \"mode\": \"plain\","
@@ -462,22 +542,27 @@ Suite *soap_suite_model_json(void)
     TCase *tc = tcase_create("builtin_roundtrip");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_builtin_roundtrip, 0, nmodels());
+    tcase_add_loop_test(tc, test_builtin_to_json, 0, 2 * nmodels());
     suite_add_tcase(s, tc);
 
     tc = tcase_create("data_files");
     tcase_add_loop_test(tc, test_data_file, 0, N(data_files));
     tcase_add_test(tc, test_lenet_file_is_builtin);
     tcase_add_test(tc, test_sharing_and_layers);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("format");
     tcase_add_test(tc, test_written_text);
     tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_repeated_inputs);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bad_files");
     tcase_add_loop_test(tc, test_bad_file, 0, N(bad_cases));
     tcase_add_test(tc, test_io_errors);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -693,18 +693,21 @@ Suite *soap_suite_models(void)
     tcase_add_test(tc, test_load_unknown);
     tcase_add_test(tc, test_load_missing_json);
     tcase_add_loop_test(tc, test_load_file_round_trip, 0, NBUILTIN);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cnn_figures");
     tcase_add_loop_test(tc, test_cnn_figures, 0,
                         (int)(sizeof cnn_cases / sizeof cnn_cases[0]));
     tcase_add_test(tc, test_lenet);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cnn_shapes");
     tcase_add_test(tc, test_alexnet_shapes);
     tcase_add_test(tc, test_resnet101_shapes);
     tcase_add_test(tc, test_inception_v3_shapes);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rnn");
@@ -713,10 +716,12 @@ Suite *soap_suite_models(void)
     tcase_add_test(tc, test_rnnlm_structure);
     tcase_add_test(tc, test_rnntc_structure);
     tcase_add_test(tc, test_nmt_structure);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("transformer");
     tcase_add_loop_test(tc, test_transformer, 0, (int)(sizeof tf_cases / sizeof tf_cases[0]));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("all_models");

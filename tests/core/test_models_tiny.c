@@ -322,11 +322,13 @@ Suite *soap_suite_models_tiny(void)
 
     tc = tcase_create("size");
     tcase_add_loop_test(tc, test_tiny_caps, 0, NCASES);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("options");
     tcase_add_test(tc, test_tiny_defaults);
     tcase_add_test(tc, test_tiny_shapes);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

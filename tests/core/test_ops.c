@@ -848,6 +848,7 @@ Suite *soap_suite_ops(void)
     TCase *tc = tcase_create("shape inference");
     tcase_add_loop_test(tc, test_infer_shape, 0, N_SHAPE_CASES);
     tcase_add_test(tc, test_graph_add_error_names_op);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("input regions");
@@ -862,26 +863,31 @@ Suite *soap_suite_ops(void)
     tcase_add_test(tc, test_matmul_regions);
     tcase_add_loop_test(tc, test_same_region_kinds, 0, 6);
     tcase_add_test(tc, test_empty_out_region);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("weight regions");
     tcase_add_test(tc, test_param_split_weight_regions);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("flop and bytes");
     tcase_add_test(tc, test_conv_cost_by_hand);
     tcase_add_loop_test(tc, test_flops_by_hand, 0, N_FLOP_CASES);
     tcase_add_test(tc, test_split_flops);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("signatures");
     tcase_add_test(tc, test_signature_format);
     tcase_add_test(tc, test_signature_equality);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("invariants");
     tcase_add_test_raise_signal(tc, test_region_outside_output_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, test_builder_aborts_on_bad_model, SIGABRT);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -168,8 +168,9 @@ START_TEST(test_symlink_loop)
 END_TEST
 
 /* A character device stays one: written directly, never renamed over. As
- * root a null device node is made in a temporary folder; otherwise
- * /dev/null itself is written. */
+ * root a null device node is made in a temporary folder (a writer that
+ * renamed over its target could then not replace the machine's /dev/null);
+ * otherwise /dev/null itself is written. */
 START_TEST(test_char_device)
 {
     char dir[64], node[128];
@@ -187,11 +188,11 @@ START_TEST(test_char_device)
     /* Through a symlink too. */
     char link[128];
     snprintf(link, sizeof link, "%s/to-null", dir);
-    ck_assert_int_eq(symlink("/dev/null", link), 0);
+    ck_assert_int_eq(symlink(path, link), 0);
     ck_assert_int_eq(write_text(link, "x\n", &err), SOAP_OK);
     ck_assert_int_eq(lstat(link, &sb), 0);
     ck_assert(S_ISLNK(sb.st_mode));
-    ck_assert_int_eq(stat("/dev/null", &sb), 0);
+    ck_assert_int_eq(lstat(path, &sb), 0);
     ck_assert(S_ISCHR(sb.st_mode));
     remove_dir(dir);
 }
@@ -223,6 +224,54 @@ START_TEST(test_fifo)
 }
 END_TEST
 
+/* /dev/fd/N, /proc/self/fd/N and /dev/stdout write through the descriptor:
+ * into a pipe (whose /proc link names no file), and into a file opened for
+ * appending (kept, not truncated nor replaced). */
+START_TEST(test_fd_aliases)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    char path[64];
+    snprintf(path, sizeof path, "/dev/fd/%d", p[1]);
+    soap_error err;
+    ck_assert_msg(write_text(path, "via fd\n", &err) == SOAP_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    ck_assert_msg(write_text(path, "via proc\n", &err) == SOAP_OK, "%s", err.msg);
+    close(p[1]);
+    char buf[64] = "";
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "via fd\nvia proc\n");
+    close(p[0]);
+
+    char dir[64], file[128];
+    make_dir(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/log.txt", dir);
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "first\n", 6), 6);
+    struct stat before, after;
+    ck_assert_int_eq(fstat(fd, &before), 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    soap_status st = write_text("/dev/stdout", "second\n", &err);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    ck_assert_msg(st == SOAP_OK, "%s", err.msg);
+    ck_assert_str_eq(slurp(file), "first\nsecond\n");
+    ck_assert_int_eq(stat(file, &after), 0);
+    ck_assert(after.st_ino == before.st_ino);
+    ck_assert_int_eq(count_entries(dir), 1);
+    remove_dir(dir);
+    /* A descriptor that is not open. */
+    ck_assert_int_eq(write_text("/dev/fd/987", "x", &err), SOAP_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "/dev/fd/987"), "%s", err.msg);
+}
+END_TEST
+
 START_TEST(test_directory_refused)
 {
     char dir[64];
@@ -241,19 +290,30 @@ START_TEST(test_directory_refused)
 }
 END_TEST
 
+/* A full device (ENOSPC on every write). As root a full node (1, 7) is made
+ * in a temporary folder, so that a writer that renamed over its target could
+ * not replace the machine's /dev/full; otherwise /dev/full itself. */
 START_TEST(test_dev_full)
 {
+    char dir[64], node[128];
+    make_dir(dir, sizeof dir);
+    snprintf(node, sizeof node, "%s/full", dir);
+    const char *path = node;
     struct stat sb;
-    if (stat("/dev/full", &sb) != 0 || !S_ISCHR(sb.st_mode))
-        return; /* no /dev/full here (it is on every Linux) */
+    if (mknod(node, S_IFCHR | 0666, makedev(1, 7)) != 0)
+        path = "/dev/full";
+    if (stat(path, &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+        remove_dir(dir);
+        return; /* no full device here (/dev/full is on every Linux) */
+    }
     soap_error err;
-    ck_assert_int_eq(write_text("/dev/full", "no room\n", &err), SOAP_ERR_IO);
-    ck_assert_msg(strstr(err.msg, "/dev/full") && strstr(err.msg, strerror(ENOSPC)), "%s",
-                  err.msg);
-    ck_assert_int_eq(soap_write_file_atomic("/dev/full", "no room\n", &err), SOAP_ERR_IO);
-    ck_assert_msg(strstr(err.msg, "/dev/full"), "%s", err.msg);
-    ck_assert_int_eq(stat("/dev/full", &sb), 0);
+    ck_assert_int_eq(write_text(path, "no room\n", &err), SOAP_ERR_IO);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, strerror(ENOSPC)), "%s", err.msg);
+    ck_assert_int_eq(soap_write_file_atomic(path, "no room\n", &err), SOAP_ERR_IO);
+    ck_assert_msg(strstr(err.msg, path), "%s", err.msg);
+    ck_assert_int_eq(lstat(path, &sb), 0);
     ck_assert(S_ISCHR(sb.st_mode));
+    remove_dir(dir);
 }
 END_TEST
 
@@ -308,6 +368,7 @@ Suite *soap_suite_outfile(void)
 {
     Suite *s = suite_create("outfile");
     TCase *tc = tcase_create("targets");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_regular_new_and_replaced);
     tcase_add_loop_test(tc, test_umask, 0, (int)(sizeof umask_table / sizeof umask_table[0]));
     tcase_add_test(tc, test_symlink);
@@ -315,8 +376,10 @@ Suite *soap_suite_outfile(void)
     tcase_add_test(tc, test_char_device);
     tcase_add_test(tc, test_fifo);
     tcase_add_test(tc, test_directory_refused);
+    tcase_add_test(tc, test_fd_aliases);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_dev_full);
     tcase_add_test(tc, test_failed_write_keeps_old);
     tcase_add_test(tc, test_missing_folder);

@@ -146,15 +146,18 @@ Suite *soap_suite_region(void)
     Suite *s = suite_create("region");
     TCase *tc = tcase_create("volume");
     tcase_add_test(tc, test_volume);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("intersection");
     tcase_add_test(tc, test_intersect_known);
     tcase_add_loop_test(tc, test_intersect_properties, 1, SOAP_MAX_DIMS + 1);
     tcase_add_test(tc, test_contains_and_str);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("names and errors");
     tcase_add_test(tc, test_names_round_trip);
     tcase_add_test(tc, test_error_prefix);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

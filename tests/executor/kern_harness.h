@@ -9,7 +9,7 @@
 
 #include <check.h>
 
-#include "cpu/cpu_kernels.h"
+#include "exec_testing.h"
 #include "soap_strategies.h"
 
 /* An assertion for inner loops: calls Check only on failure (every passing

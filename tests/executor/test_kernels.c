@@ -294,6 +294,7 @@ Suite *soap_suite_kern_forward(void)
     TCase *tc = tcase_create("hand_cases");
     tcase_add_loop_test(tc, forward_hand, 0, NHANDS);
     tcase_add_test(tc, forward_hand_covers_kinds);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -466,15 +467,18 @@ Suite *soap_suite_kern_blocks(void)
     Suite *s = suite_create("kern_blocks");
     TCase *tc = tcase_create("blocks");
     tcase_add_test(tc, block_copy_add_zero);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad_data");
     tcase_add_test(tc, embedding_bad_ids);
     tcase_add_test(tc, embedding_vocab_too_large);
     tcase_add_test(tc, softmax_ce_bad_labels);
     tcase_add_test(tc, input_feed);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("optional_gradients");
     tcase_add_test(tc, backward_no_grads);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_internal.h"
-#include "sim_internal.h"
+#include "exec_testing.h"
+#include "sim_testing.h"
 #include "soap_exec.h"
 #include "soap_sim.h"
 
@@ -133,7 +133,7 @@ START_TEST(test_weight_memory_agrees)
         ck_assert_msg(s != NULL, "%s %s: %s", model, name, err.msg);
         ck_assert_msg(soap_sim_full(sim, s, &err) > 0, "%s %s: %s", model, name, err.msg);
         double simw[DEVICES];
-        sim_weight_bytes(sim, simw);
+        sim_testing_weight_bytes(sim, simw);
         soap_sim_result r;
         soap_sim_result_get(sim, &r);
         soap_exec_options eo = {.seed = 1};
@@ -141,7 +141,7 @@ START_TEST(test_weight_memory_agrees)
         ck_assert_msg(x != NULL, "%s %s: %s", model, name, err.msg);
         expect_mem e = expected(g, s);
         for (int d = 0; d < DEVICES; d++) {
-            double execw = x->dev[d].weight_bytes;
+            double execw = exec_testing_weight_bytes(x, d);
             double shards = 2 * e.shard_el[d] * SOAP_ELEM_BYTES;
             double boxes = 2 * e.box_el[d] * SOAP_ELEM_BYTES;
             double sums = e.sum_el[d] * sizeof(float);
@@ -219,7 +219,7 @@ START_TEST(test_weight_memory_hand)
         const double want_exec[2][DEVICES] = {{624, 208, 0, 0}, {0, 0, 936, 936}};
         ck_assert(soap_sim_full(sim, s, &err) > 0);
         double simw[DEVICES];
-        sim_weight_bytes(sim, simw);
+        sim_testing_weight_bytes(sim, simw);
         soap_exec_options eo = {.seed = 1};
         soap_exec *x = soap_exec_new(b, g, m, s, &eo, &err);
         ck_assert_msg(x != NULL, "%s", err.msg);
@@ -227,9 +227,9 @@ START_TEST(test_weight_memory_hand)
             ck_assert_msg(simw[d] == want_sim[round][d], "round %d device %d: simulator %.0f, "
                                                          "expected %.0f",
                           round, d, simw[d], want_sim[round][d]);
-            ck_assert_msg(x->dev[d].weight_bytes == want_exec[round][d],
+            ck_assert_msg(exec_testing_weight_bytes(x, d) == want_exec[round][d],
                           "round %d device %d: executor %.0f, expected %.0f", round, d,
-                          x->dev[d].weight_bytes, want_exec[round][d]);
+                          exec_testing_weight_bytes(x, d), want_exec[round][d]);
         }
         soap_exec_free(x);
     }

@@ -1,6 +1,6 @@
 /* search_fixture.h: what the search suites share: a problem (model, machine,
- * costs, simulator, initial strategies) built from names, and running one
- * algorithm on it. */
+ * costs, simulator, initial strategies) built from names, optionally with a
+ * cost table, and running one algorithm on it. */
 #ifndef SOAP_SEARCH_FIXTURE_H
 #define SOAP_SEARCH_FIXTURE_H
 
@@ -48,8 +48,7 @@ static inline void fix_setup(fixture *f, const char *model, const char *machine,
         f->names[i] = inits[i];
     }
     f->ninits = ninits;
-    f->p = (soap_search_problem){.g = f->g, .m = f->m, .sim = f->sim, .costs = f->costs,
-                                 .sim_opt = so,
+    f->p = (soap_search_problem){.g = f->g, .m = f->m, .sim = f->sim,
                                  .inits = (const soap_strategy *const *)f->inits,
                                  .init_names = f->names, .ninits = ninits};
 }
@@ -71,10 +70,36 @@ static inline void fix_adopt(fixture *f, soap_graph *g, soap_machine *m)
     ck_assert_msg(f->inits[0] != NULL, "%s", err.msg);
     f->names[0] = "data";
     f->ninits = 1;
-    f->p = (soap_search_problem){.g = g, .m = m, .sim = f->sim, .costs = f->costs,
-                                 .sim_opt = so,
+    f->p = (soap_search_problem){.g = g, .m = m, .sim = f->sim,
                                  .inits = (const soap_strategy *const *)f->inits,
                                  .init_names = f->names, .ninits = 1};
+}
+
+/* A new simulator after the test changed f->m (a simulator keeps the
+ * fingerprints of its machine: strategies for the changed one are not
+ * strategies for the old). */
+static inline void fix_remake_sim(fixture *f)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_sim_free(f->sim);
+    soap_sim_options so = {.sync = SOAP_SYNC_ALLREDUCE};
+    f->sim = soap_sim_new(f->g, f->m, f->costs, &so, &err);
+    ck_assert_msg(f->sim != NULL, "%s", err.msg);
+    f->p.sim = f->sim;
+}
+
+/* Costs from the cost table at `path` instead of analytic ones (a new
+ * costs handle and simulator). */
+static inline void fix_use_table(fixture *f, const char *path)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_costs_free(f->costs);
+    f->costs = soap_costs_new(path, &err);
+    ck_assert_msg(f->costs != NULL, "%s", err.msg);
+    ck_assert_msg(soap_costs_check_machine(f->costs, f->m, &err) == SOAP_OK, "%s", err.msg);
+    fix_remake_sim(f);
 }
 
 static inline void fix_teardown(fixture *f)

@@ -151,9 +151,10 @@ START_TEST(test_memory)
     for (int d = 0; d < res.ndevices; d++)
         peak = fmax(peak, res.peak_mem[d]);
     soap_sim_result_free(&res);
-    /* The capacity is part of the machine's fingerprint: the initial
-     * strategy is rebuilt for the changed machine. */
+    /* The capacity is part of the machine's fingerprint: the simulator and
+     * the initial strategy are rebuilt for the changed machine. */
     f.m->types[0].mem_capacity = peak * 1.0001;
+    fix_remake_sim(&f);
     soap_strategy_free(f.inits[0]);
     soap_strategy_options sopt = {.seed = 1};
     f.inits[0] = soap_strategy_load("data", f.g, f.m, &sopt, &err);
@@ -179,6 +180,7 @@ START_TEST(test_memory)
     /* Too small for anything: the best initial strategy comes back,
      * marked as not fitting. */
     f.m->types[0].mem_capacity = 1.0;
+    fix_remake_sim(&f);
     soap_strategy_free(f.inits[0]);
     f.inits[0] = soap_strategy_load("data", f.g, f.m, &sopt, &err);
     o.allow_over_capacity = 0;
@@ -288,6 +290,7 @@ Suite *soap_suite_search_algos(void)
     tc = tcase_create("registry");
     tcase_add_test(tc, test_registry);
     tcase_add_test(tc, test_log_file);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -155,12 +155,15 @@ Suite *soap_suite_search_space(void)
     Suite *s = suite_create("search_space");
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_parse);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("random");
     tcase_add_loop_test(tc, test_random_configs, 0, 4);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("neighbourhood");
     tcase_add_test(tc, test_neighbourhood);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

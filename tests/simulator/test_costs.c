@@ -56,11 +56,11 @@ static lin_graph lin_graph_new(int64_t batch)
 
 /* Round device types for hand calculations. */
 static const soap_device_type gpu_type = {
-    .name = "GPU-X", .peak_flops = 1e13, .mem_bandwidth = 1e12, .mem_capacity = 16e9,
-    .launch_overhead = 5e-6};
+    .name = "GPU-X", .cls = SOAP_DEVICE_GPU, .peak_flops = 1e13, .mem_bandwidth = 1e12,
+    .mem_capacity = 16e9, .launch_overhead = 5e-6};
 static const soap_device_type cpu_type = {
-    .name = "CPU", .peak_flops = 8e10, .mem_bandwidth = 1e10, .mem_capacity = 4e9,
-    .launch_overhead = 2e-6};
+    .name = "CPU", .cls = SOAP_DEVICE_CPU, .peak_flops = 8e10, .mem_bandwidth = 1e10,
+    .mem_capacity = 4e9, .launch_overhead = 2e-6};
 
 /* ------------------------------------------------------------------ */
 /* Analytic                                                            */
@@ -147,6 +147,24 @@ START_TEST(analytic_monotone_and_floor)
     one.hi[1] = 1;
     soap_task_cost c = soap_cost_analytic(l.g, l.r, &one, dev);
     ck_assert(c.fwd_s > dev->launch_overhead && c.fwd_s < dev->launch_overhead + 5e-6);
+    soap_graph_free(l.g);
+}
+END_TEST
+
+/* The efficiency constants come from the type's class, not its name (a
+ * GPU type named "CPU..." used to be costed as a CPU). */
+START_TEST(analytic_class_not_name)
+{
+    lin_graph l = lin_graph_new(64);
+    soap_region full = soap_region_full(&l.g->ops[l.fc].out);
+    soap_device_type named_cpu = gpu_type, gpu_as_cpu = gpu_type;
+    snprintf(named_cpu.name, sizeof named_cpu.name, "CPU-looking-GPU");
+    gpu_as_cpu.cls = SOAP_DEVICE_CPU;
+    soap_task_cost g = soap_cost_analytic(l.g, l.fc, &full, &gpu_type);
+    soap_task_cost n = soap_cost_analytic(l.g, l.fc, &full, &named_cpu);
+    soap_task_cost c = soap_cost_analytic(l.g, l.fc, &full, &gpu_as_cpu);
+    ck_assert(g.fwd_s == n.fwd_s && g.bwd_s == n.bwd_s);
+    ck_assert_msg(c.fwd_s > g.fwd_s, "class cpu: %g, class gpu: %g", c.fwd_s, g.fwd_s);
     soap_graph_free(l.g);
 }
 END_TEST
@@ -651,6 +669,8 @@ Suite *soap_suite_costs(void)
     tcase_add_loop_test(tc, analytic_monotone_and_floor, 0,
                         (int)(sizeof mono_types / sizeof mono_types[0]));
     tcase_add_test(tc, analytic_util_curve);
+    tcase_add_test(tc, analytic_class_not_name);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("table");
@@ -660,6 +680,7 @@ Suite *soap_suite_costs(void)
                         (int)(sizeof bad_tables / sizeof bad_tables[0]));
     tcase_add_test(tc, table_io_errors);
     tcase_add_test(tc, table_many_device_types);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("costs_cache");
@@ -673,6 +694,7 @@ Suite *soap_suite_costs(void)
     tc = tcase_create("registry_and_names");
     tcase_add_test(tc, registry);
     tcase_add_test(tc, sync_names);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,11 +10,12 @@
  * whole model takes the sum of its task times; and bad input. */
 #include <check.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sim_internal.h"
+#include "sim_testing.h"
 #include "soap_sim.h"
 #include "sim_fixtures.h"
 #include "test_util.h"
@@ -101,15 +102,12 @@ static void run_free(run *r)
 }
 
 /* The task of (kind, op, index) in the simulator's graph (white box). */
-static const sim_task *find_task(const soap_sim *sim, int kind, int op, int idx)
+static sim_testing_task find_task(const soap_sim *sim, int kind, int op, int idx)
 {
-    for (int x = 0; x < sim->task_used; x++) {
-        const sim_task *t = &sim->tasks[x];
-        if (t->kind == kind && t->op == op && t->idx == idx)
-            return t;
-    }
-    ck_abort_msg("no task of kind %d op %d index %d", kind, op, idx);
-    return NULL;
+    sim_testing_task t;
+    if (!sim_testing_find(sim, kind, op, idx, &t))
+        ck_abort_msg("no task of kind %d op %d index %d", kind, op, idx);
+    return t;
 }
 
 /* ------------------------------------------------------------------ */
@@ -143,14 +141,14 @@ START_TEST(test_known_transfer)
     double want = 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X + 4e-4 + u1;
     ck_assert_double_eq_tol(r.t, want, TOL);
     /* Where each piece ran. */
-    const sim_task *f2 = find_task(r.sim, SIM_FWD, fc2, 0);
-    ck_assert_int_eq(f2->res, 1);
-    ck_assert_double_eq_tol(f2->start, 1e-4 + 2e-4 + X, TOL);
-    const sim_task *b1 = find_task(r.sim, SIM_BWD, fc1, 0);
-    ck_assert_int_eq(b1->res, 0);
-    ck_assert_double_eq_tol(b1->start, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X, TOL);
-    const sim_task *u2 = find_task(r.sim, SIM_UPDATE, g->ops[fc2].weights[0], 0);
-    ck_assert_double_eq_tol(u2->end, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + 3 * 5e5 / G_MEMBW +
+    sim_testing_task f2 = find_task(r.sim, SIM_TESTING_FWD, fc2, 0);
+    ck_assert_int_eq(f2.res, 1);
+    ck_assert_double_eq_tol(f2.start, 1e-4 + 2e-4 + X, TOL);
+    sim_testing_task b1 = find_task(r.sim, SIM_TESTING_BWD, fc1, 0);
+    ck_assert_int_eq(b1.res, 0);
+    ck_assert_double_eq_tol(b1.start, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + X, TOL);
+    sim_testing_task u2 = find_task(r.sim, SIM_TESTING_UPDATE, g->ops[fc2].weights[0], 0);
+    ck_assert_double_eq_tol(u2.end, 1e-4 + 2e-4 + X + 3e-4 + 5e-4 + 3 * 5e5 / G_MEMBW +
                                          G_LAUNCH, TOL);
     soap_sim_result res;
     soap_sim_result_get(r.sim, &res);
@@ -426,17 +424,18 @@ START_TEST(test_fifo)
         int kind, op;
         double ready, start;
     } want[] = {
-        {SIM_FWD, in1, 0, 0},        {SIM_FWD, ua, 1e-4, 1e-4},   {SIM_FWD, ub, 1e-4, 2e-4},
-        {SIM_BWD, ua, 2e-4, 3e-4},   {SIM_FWD, uc, 2.5e-4, 4e-4}, {SIM_BWD, ub, 3e-4, 5e-4},
-        {SIM_BWD, uc, 5e-4, 6e-4},
+        {SIM_TESTING_FWD, in1, 0, 0},      {SIM_TESTING_FWD, ua, 1e-4, 1e-4},
+        {SIM_TESTING_FWD, ub, 1e-4, 2e-4}, {SIM_TESTING_BWD, ua, 2e-4, 3e-4},
+        {SIM_TESTING_FWD, uc, 2.5e-4, 4e-4}, {SIM_TESTING_BWD, ub, 3e-4, 5e-4},
+        {SIM_TESTING_BWD, uc, 5e-4, 6e-4},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const sim_task *t = find_task(r.sim, want[i].kind, want[i].op, 0);
-        ck_assert_int_eq(t->res, 1);
-        ck_assert_msg(fabs(t->ready - want[i].ready) < TOL && fabs(t->start - want[i].start) < TOL,
+        sim_testing_task t = find_task(r.sim, want[i].kind, want[i].op, 0);
+        ck_assert_int_eq(t.res, 1);
+        ck_assert_msg(fabs(t.ready - want[i].ready) < TOL && fabs(t.start - want[i].start) < TOL,
                       "task %zu (%s of %s): ready %g start %g, expected %g and %g", i,
-                      sim_kind_names[want[i].kind], g->ops[want[i].op].name, t->ready,
-                      t->start, want[i].ready, want[i].start);
+                      sim_testing_kind_name(want[i].kind), g->ops[want[i].op].name, t.ready,
+                      t.start, want[i].ready, want[i].start);
     }
     run_free(&r);
     soap_strategy_free(s);
@@ -512,16 +511,16 @@ START_TEST(test_errors)
 
     soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
     ck_assert_ptr_nonnull(sim);
-    /* A strategy made for another machine. */
+    /* Strategies are checked where they enter, not by the simulator: a
+     * strategy made for another machine and an invalid config are refused
+     * by soap_strategy_check (what a hand-built strategy goes through). */
     soap_strategy *s4 = soap_strategy_new(g, m4);
     soap_error_clear(&err);
-    ck_assert(soap_sim_full(sim, s4, &err) < 0);
-    ck_assert_int_eq(err.code, SOAP_ERR_MISMATCH);
-    /* An invalid config. */
+    ck_assert_int_eq(soap_strategy_check(s4, g, m, &err), SOAP_ERR_MISMATCH);
     soap_strategy *s = soap_strategy_new(g, m);
     s->configs[x].device[0] = 5;
     soap_error_clear(&err);
-    ck_assert(soap_sim_full(sim, s, &err) < 0);
+    ck_assert_int_eq(soap_strategy_check(s, g, m, &err), SOAP_ERR_INVALID);
     ck_assert_msg(strstr(err.msg, "'x'") != NULL, "%s", err.msg);
     /* Nothing simulated: nothing to export. */
     char path[64];
@@ -548,22 +547,65 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* A strategy made for another machine reaches soap_sim_full: a broken
+ * invariant (it should have been refused where it was loaded), so abort. */
+START_TEST(test_mismatch_aborts)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_graph *g = soap_graph_new("chain", 8);
+    int x = add_input(g, "x", 8, 1000);
+    soap_add_linear(g, "fc1", x, 500, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_machine *m4 = preset("p100x16", 4);
+    soap_costs *c = soap_costs_new(NULL, &err);
+    soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
+    ck_assert_ptr_nonnull(sim);
+    soap_strategy *s4 = soap_strategy_new(g, m4);
+    soap_sim_full(sim, s4, &err);
+}
+END_TEST
+
+/* The same for a strategy of the right machine but another model (the op
+ * count matches, the fingerprint does not). */
+START_TEST(test_other_model_aborts)
+{
+    soap_error err;
+    soap_error_clear(&err);
+    soap_graph *g = soap_graph_new("chain", 8);
+    soap_add_linear(g, "fc1", add_input(g, "x", 8, 1000), 500, 0, -1);
+    soap_graph *h = soap_graph_new("chain", 8);
+    soap_add_linear(h, "fc1", add_input(h, "x", 8, 1000), 400, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_costs *c = soap_costs_new(NULL, &err);
+    soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);
+    ck_assert_ptr_nonnull(sim);
+    soap_strategy *sh = soap_strategy_new(h, m);
+    ck_assert_int_eq(sh->nops, g->nops);
+    soap_sim_full(sim, sh, &err);
+}
+END_TEST
+
 Suite *soap_suite_sim_cases(void)
 {
     Suite *s = suite_create("sim_cases");
     TCase *tc = tcase_create("known_transfer");
     tcase_add_test(tc, test_known_transfer);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("contention");
     tcase_add_loop_test(tc, test_contention, 0, 2);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("weight_sync");
     tcase_add_loop_test(tc, test_weight_sync, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
     tcase_add_loop_test(tc, test_overlap, 0, 2);
     tcase_add_test(tc, test_ring_two_hops);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("fifo");
     tcase_add_test(tc, test_fifo);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("one_device");
     tcase_add_loop_test(tc, test_one_device, 0,
@@ -572,6 +614,9 @@ Suite *soap_suite_sim_cases(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_test(tc, test_errors);
+    tcase_add_test_raise_signal(tc, test_mismatch_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_other_model_aborts, SIGABRT);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

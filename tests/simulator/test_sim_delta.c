@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim_internal.h"
+#include "sim_testing.h"
 #include "soap_sim.h"
 
 #define STEPS 1000
@@ -104,18 +104,19 @@ static void teardown(fixture *f)
  * same times. */
 static void same_timeline(const soap_sim *a, const soap_sim *b, int step)
 {
-    ck_assert_msg(a->norder == b->norder, "step %d: %d tasks after deltas, %d in full",
-                  step, a->norder, b->norder);
-    for (int i = 0; i < a->norder; i++) {
-        const sim_task *x = &a->tasks[a->order[i]], *y = &b->tasks[b->order[i]];
-        if (x->key != y->key || x->start != y->start || x->end != y->end ||
-            x->dur != y->dur || x->res != y->res) {
+    int n = sim_testing_ntasks(a);
+    ck_assert_msg(n == sim_testing_ntasks(b), "step %d: %d tasks after deltas, %d in full",
+                  step, n, sim_testing_ntasks(b));
+    for (int i = 0; i < n; i++) {
+        sim_testing_task x = sim_testing_task_at(a, i), y = sim_testing_task_at(b, i);
+        if (x.key != y.key || x.start != y.start || x.end != y.end || x.dur != y.dur ||
+            x.res != y.res) {
             char la[256], lb[256];
-            sim_task_label(a, a->order[i], la, sizeof la);
-            sim_task_label(b, b->order[i], lb, sizeof lb);
+            sim_testing_label(a, i, la, sizeof la);
+            sim_testing_label(b, i, lb, sizeof lb);
             ck_abort_msg("step %d, position %d: delta has %s [%.17g, %.17g] on %d, full has "
                          "%s [%.17g, %.17g] on %d",
-                         step, i, la, x->start, x->end, x->res, lb, y->start, y->end, y->res);
+                         step, i, la, x.start, x.end, x.res, lb, y.start, y.end, y.res);
         }
     }
 }
@@ -185,7 +186,7 @@ START_TEST(test_delta_equals_full)
             soap_strategy_free(changed);
             ck_assert_msg(t > limit && real >= t, "step %d: bound %.17g, limit %.17g, real %.17g",
                           step, t, limit, real);
-            ck_assert(f.a->iteration_s == before);
+            ck_assert(sim_testing_iteration(f.a) == before);
             t = before;
             double full = soap_sim_full(f.b, soap_sim_strategy(f.a), &err);
             ck_assert(full == t);
@@ -196,8 +197,9 @@ START_TEST(test_delta_equals_full)
         ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[op], &c));
         if (gsl_rng_uniform(rng) >= KEEP) {
             soap_sim_undo(f.a);
-            ck_assert_msg(f.a->iteration_s == before, "step %d: undo gives %.17g, was %.17g",
-                          step, f.a->iteration_s, before);
+            ck_assert_msg(sim_testing_iteration(f.a) == before,
+                          "step %d: undo gives %.17g, was %.17g", step,
+                          sim_testing_iteration(f.a), before);
             t = before;
         } else {
             kept++;
@@ -211,7 +213,7 @@ START_TEST(test_delta_equals_full)
     }
     if (getenv("SOAP_TEST_TIMING"))
         fprintf(stderr, "%s on %s at %d: %d tasks at the end, %.1f s\n", dc->model,
-                dc->machine, dc->ndevices, f.a->norder,
+                dc->machine, dc->ndevices, sim_testing_ntasks(f.a),
                 (double)(clock() - t_start) / CLOCKS_PER_SEC);
     ck_assert(kept > STEPS / 10);
     ck_assert_msg(limited >= 5, "%s on %s: only %d bounded deltas gave up", dc->model,
@@ -234,7 +236,7 @@ START_TEST(test_delta_edges)
     soap_config same = f.s->configs[op];
     ck_assert(soap_sim_delta(f.a, op, &same) == t0);
     soap_sim_undo(f.a);
-    ck_assert(f.a->iteration_s == t0);
+    ck_assert(sim_testing_iteration(f.a) == t0);
     /* Move one op to another device and back by hand. */
     soap_config moved = soap_config_single(f.g, op, 3);
     double t1 = soap_sim_delta(f.a, op, &moved);
@@ -244,7 +246,7 @@ START_TEST(test_delta_edges)
     soap_sim_delta(f.a, op, &moved);
     soap_sim_undo(f.a);
     soap_sim_undo(f.a);
-    ck_assert(f.a->iteration_s == t0);
+    ck_assert(sim_testing_iteration(f.a) == t0);
     ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[op], &same));
     /* Full after deltas. */
     soap_sim_delta(f.a, op, &moved);

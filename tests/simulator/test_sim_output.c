@@ -442,6 +442,7 @@ Suite *soap_suite_sim_output(void)
     tcase_add_test(tc, test_chain_figures);
     tcase_add_test(tc, test_over_capacity);
     tcase_add_test(tc, test_ps_memory);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("bounds");
     tcase_add_loop_test(tc, test_bounds, 0, NMODELS * NSTRATS);
@@ -455,6 +456,7 @@ Suite *soap_suite_sim_output(void)
     tc = tcase_create("dot");
     tcase_add_test(tc, test_dot);
     tcase_add_test(tc, test_export_errors);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -449,6 +449,7 @@ Suite *soap_suite_builtin_strategies(void)
     Suite *s = suite_create("builtin_strategies");
     TCase *tc = tcase_create("registry");
     tcase_add_test(tc, registry_table);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("all_valid");
@@ -464,6 +465,7 @@ Suite *soap_suite_builtin_strategies(void)
 
     tc = tcase_create("owt");
     tcase_add_test(tc, owt_alexnet);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("expert");

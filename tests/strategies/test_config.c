@@ -502,12 +502,14 @@ Suite *soap_suite_config(void)
 
     tc = tcase_create("check");
     tcase_add_loop_test(tc, check_table, 0, (int)(sizeof check_cases / sizeof check_cases[0]));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("degrees");
     tcase_add_loop_test(tc, degrees_by_hand, 0,
                         (int)(sizeof degrees_cases / sizeof degrees_cases[0]));
     tcase_add_test(tc, degrees_conv);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("random");
@@ -520,10 +522,12 @@ Suite *soap_suite_config(void)
     tc = tcase_create("mask");
     tcase_add_loop_test(tc, mask_parse, 0, (int)(sizeof mask_cases / sizeof mask_cases[0]));
     tcase_add_test(tc, mask_all);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("single_str_equal");
     tcase_add_test(tc, single_str_equal);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -504,6 +504,7 @@ Suite *soap_suite_decomp(void)
     tcase_add_test(tc, conv_halo);
     tcase_add_test(tc, linear_param_from_sample);
     tcase_add_test(tc, concat_offsets);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("edge_random_vs_brute_force");
@@ -515,6 +516,7 @@ Suite *soap_suite_decomp(void)
     tcase_add_loop_test(tc, shards_linear, 0,
                         (int)(sizeof shard_cases / sizeof shard_cases[0]));
     tcase_add_test(tc, shards_lstm_steps);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("shard_random_elementwise");

@@ -271,6 +271,7 @@ Suite *soap_suite_decomp_grads(void)
 {
     Suite *s = suite_create("decomp_grads");
     TCase *tc = tcase_create("hand_cases");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, grads_data_parallel);
     tcase_add_test(tc, grads_unsorted_devices);
     tcase_add_test(tc, grads_merged);

@@ -185,16 +185,20 @@ Suite *soap_suite_strategy_check(void)
     Suite *s = suite_create("strategy_check");
     TCase *tc = tcase_create("new");
     tcase_add_test(tc, new_defaults);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("clone_copy");
     tcase_add_test(tc, clone_copy);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("mismatch");
     tcase_add_test(tc, mismatch_model);
     tcase_add_test(tc, mismatch_machine);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("invalid_config");
     tcase_add_test(tc, invalid_config);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

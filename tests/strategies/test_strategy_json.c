@@ -437,18 +437,22 @@ Suite *soap_suite_strategy_json(void)
 
     tc = tcase_create("bad_files");
     tcase_add_loop_test(tc, bad_files, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mismatch");
     tcase_add_test(tc, made_for_other_model_and_machine);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("data_files");
     tcase_add_loop_test(tc, data_files, 0, (int)(sizeof data_cases / sizeof data_cases[0]));
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("load");
     tcase_add_test(tc, load_names);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,51 @@
+/* exec_testing.h: what the executor's tests see of its internals, and only
+ * that: the CPU reference kernels of one task (forward, backward, the
+ * softmax cross-entropy loss) and the block helpers, which the kernel
+ * suites run against their own references, and the plan's weight
+ * allocation per device. They are declared and
+ * documented in executor/cpu/cpu_kernels.h; exec_testing.c compiles both
+ * headers together, so a declaration here that drifts from the kernels'
+ * does not build. Not installed.
+ */
+#ifndef SOAP_EXEC_TESTING_H
+#define SOAP_EXEC_TESTING_H
+
+#include <stdint.h>
+
+#include "soap_exec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest id (exclusive) that a float stores exactly as an integer: 2^24
+ * (the same token sequence as cpu_kernels.h, which a redefinition must
+ * keep). */
+#define SOAP_CPU_MAX_INDEX 16777216LL
+
+soap_status soap_cpu_forward(const soap_graph *g, int op, const soap_region *out,
+                             const soap_block *in, const soap_block *w, const soap_block *y,
+                             soap_error *err);
+soap_status soap_cpu_backward(const soap_graph *g, int op, const soap_region *out,
+                              const soap_block *in, const soap_block *w,
+                              const soap_block *labels, const soap_block *y,
+                              const soap_block *dy, const soap_block *din,
+                              const soap_block *dw, soap_error *err);
+soap_status soap_cpu_softmax_ce_loss(const soap_graph *g, int op, const soap_region *out,
+                                     const soap_block *in0, const soap_block *labels,
+                                     double *loss_sum, soap_error *err);
+int64_t soap_cpu_softmax_ce_rows(const soap_graph *g, int op);
+
+int64_t soap_cpu_block_offset(const soap_block *b, const int64_t *x);
+void soap_cpu_block_copy(const soap_block *dst, const soap_block *src, const soap_region *r);
+void soap_cpu_block_add(const soap_block *dst, const soap_block *src, const soap_region *r);
+void soap_cpu_block_zero(const soap_block *dst, const soap_region *r);
+
+/* Bytes the plan allocated on device `dev` for weights: replicas, their
+ * gradients and the sum buffers of replicated shards (exec_internal.h). */
+double exec_testing_weight_bytes(const soap_exec *x, int dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SOAP_EXEC_TESTING_H */
