@@ -1,6 +1,8 @@
 /* cmd_machine.c: `soap machine`: a machine model (preset or file, optionally
- * narrowed to n devices): device types, devices by node, switches, links and
- * a few example routes, as text or as JSON.
+ * narrowed to n devices): its fingerprint, device types, devices by node,
+ * switches, links and a few example routes as text, or with --json the
+ * machine file itself (soap_machine_to_json), which reads back as the same
+ * machine.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -124,75 +126,11 @@ static void machine_text(const soap_machine *m)
     }
 }
 
-static void machine_json(const soap_machine *m)
-{
-    char fp[32];
-    snprintf(fp, sizeof fp, "%016" PRIx64, soap_machine_fingerprint(m));
-    json_t *root = json_object();
-    json_object_set_new(root, "name", json_string(m->name));
-    json_object_set_new(root, "fingerprint", json_string(fp));
-    json_object_set_new(root, "ndevices", json_integer(m->ndevices));
-    json_object_set_new(root, "nnodes", json_integer(m->nnodes));
-    json_t *types = json_array();
-    for (int t = 0; t < m->ntypes; t++) {
-        const soap_device_type *ty = &m->types[t];
-        json_array_append_new(types,
-                              json_pack("{s:s, s:f, s:f, s:f, s:f}", "name", ty->name,
-                                        "peak_flops", ty->peak_flops, "memory_bandwidth",
-                                        ty->mem_bandwidth, "memory_bytes", ty->mem_capacity,
-                                        "launch_overhead_s", ty->launch_overhead));
-    }
-    json_object_set_new(root, "device_types", types);
-    json_t *devices = json_array();
-    for (int d = 0; d < m->ndevices; d++)
-        json_array_append_new(devices, json_pack("{s:s, s:s, s:i}", "name", m->devices[d].name,
-                                                 "type", m->types[m->devices[d].type].name,
-                                                 "node", m->devices[d].node));
-    json_object_set_new(root, "devices", devices);
-    json_t *switches = json_array();
-    for (int s = 0; s < m->nswitches; s++)
-        json_array_append_new(switches, json_string(m->switch_names[s]));
-    json_object_set_new(root, "switches", switches);
-    json_t *links = json_array();
-    for (int i = 0; i < m->nlinks; i++) {
-        const soap_link *l = &m->links[i];
-        json_t *ends = json_array();
-        for (int e = 0; e < l->nends; e++)
-            json_array_append_new(ends, json_string(soap_machine_vertex_name(m, l->ends[e])));
-        json_array_append_new(links, json_pack("{s:s, s:s, s:f, s:f, s:o}", "name", l->name,
-                                               "kind", soap_link_kind_name(l->kind),
-                                               "bandwidth", l->bandwidth, "latency_s",
-                                               l->latency, "ends", ends));
-    }
-    json_object_set_new(root, "links", links);
-    json_t *routes = json_array();
-    int dst[MAX_EXAMPLE_ROUTES];
-    int nr = example_routes(m, dst);
-    for (int r = 0; r < nr; r++) {
-        int n = 0;
-        const soap_hop *h = soap_machine_route(m, 0, dst[r], &n);
-        double bw, lat;
-        route_figures(m, h, n, &bw, &lat);
-        json_t *hops = json_array();
-        for (int i = 0; i < n; i++)
-            json_array_append_new(hops, json_pack("{s:s, s:s, s:s}", "link",
-                                                  m->links[h[i].link].name, "from",
-                                                  soap_machine_vertex_name(m, h[i].from), "to",
-                                                  soap_machine_vertex_name(m, h[i].to)));
-        json_array_append_new(routes, json_pack("{s:s, s:s, s:o, s:f, s:f}", "from",
-                                                m->devices[0].name, "to",
-                                                m->devices[dst[r]].name, "hops", hops,
-                                                "bottleneck_bandwidth", bw, "latency_s", lat));
-    }
-    json_object_set_new(root, "routes", routes);
-    cli_print_json(stdout, root);
-}
-
 static int run_machine(const cli_options *o, const cli_inputs *in, void *own)
 {
     (void)own;
     if (o->json)
-        machine_json(in->m);
+        cli_print_json(stdout, soap_machine_to_json(in->m));
     else
         machine_text(in->m);
     return CLI_EXIT_OK;
@@ -205,9 +143,11 @@ const cli_command cli_cmd_machine = {
     .name = "machine",
     .summary = "a machine model: devices, nodes, links, routes",
     .description = "Describes machine X (a preset or a machine file): device types, devices "
-                   "by node, switches, links (bandwidth, latency, ends) and example routes. "
-                   "--json: {\"name\", \"fingerprint\", \"ndevices\", \"nnodes\", "
-                   "\"device_types\", \"devices\", \"switches\", \"links\", \"routes\"}.",
+                   "by node, switches, links (bandwidth, latency, ends), example routes and "
+                   "the fingerprint that strategy files record. With --json it prints the "
+                   "machine file instead (JSON: format, version, name, device_types, "
+                   "devices, switches, links), which --machine FILE reads back as the same "
+                   "machine (same fingerprint); with --devices n, the narrowed machine.",
     .opts = machine_opts,
     .load = CLI_LOAD_MACHINE,
     .run = run_machine,

@@ -253,13 +253,55 @@ rc_is 0
 json_check '
 import json, sys
 d = json.load(sys.stdin)
-assert d["ndevices"] == 4 and len(d["devices"]) == 4 and d["nnodes"] == 1, d["ndevices"]
-assert all(len(r["hops"]) >= 1 for r in d["routes"])
-' "p100x16 narrowed to 4"
+assert d["format"] == "soap-machine" and len(d["devices"]) == 4, d["devices"]
+assert len({x["node"] for x in d["devices"]}) == 1 and d["links"], d
+' "p100x16 narrowed to 4: a machine file"
 run machine --machine k80x64
 rc_is 0
 out_has "64 devices on 16 nodes"
 out_has "routes (examples):"
+out_has "(fingerprint "
+
+# --json is a machine file: every preset (and narrowed ones) reads back as the
+# same machine (same fingerprint, same file again), and a strategy made for
+# the preset fits the file.
+presets=$("$SOAP" machines | awk '{print $1}' | sed 's/<n>/6/')
+[ -n "$presets" ] && pass || fail "no presets listed"
+for p in $presets "p100x16 --devices 4" "k80x64 --devices 6"; do
+    # shellcheck disable=SC2086
+    run machine --machine $p --json
+    rc_is 0
+    cp "$TMP/out" "$TMP/m.json"
+    # shellcheck disable=SC2086
+    run machine --machine $p
+    fp=$(grep -o 'fingerprint [0-9a-f]*' "$TMP/out")
+    run machine --machine "$TMP/m.json"
+    rc_is 0
+    what="machine $p read back"
+    if [ -n "$fp" ] && grep -qF "$fp" "$TMP/out"; then pass; else fail "fingerprint differs from '$fp'"; fi
+    run machine --machine "$TMP/m.json" --json
+    if cmp -s "$TMP/out" "$TMP/m.json"; then pass; else fail "written again, the file differs"; fi
+done
+run strategy --model lenet --machine p100x16 --devices 4 --strategy owt --out "$TMP/owt4.json"
+rc_is 0
+run machine --machine p100x16 --devices 4 --json
+cp "$TMP/out" "$TMP/p4.json"
+run simulate --model lenet --machine "$TMP/p4.json" --strategy "$TMP/owt4.json"
+rc_is 0
+# Device names from a file are printed escaped.
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+old, new = d["devices"][1]["name"], "gpu\x1b]0;x\x07"
+d["devices"][1]["name"] = new
+for l in d["links"]:
+    l["ends"] = [new if e == old else e for e in l["ends"]]
+json.dump(d, open(sys.argv[2], "w"))
+' "$TMP/p4.json" "$TMP/ctl-machine.json"
+run machine --machine "$TMP/ctl-machine.json"
+if LC_ALL=C grep -q "$(printf '\033')" "$TMP/out" "$TMP/err"; then fail "a raw ESC was printed"; else pass; fi
+rc_is 0
+out_has 'gpu\x1b]0;x\x07'
 
 # ---------------------------------------------------------------- strategy
 run strategy --model nmt --machine k80x64 --strategy expert --out "$TMP/s.json"
