@@ -2,8 +2,11 @@
  * API: soap_costs_new(path), then soap_costs_check_machine against the
  * preset p100x16 narrowed to 4 devices (type P100), then, if the table fits,
  * a look-up of every op of lenet (batch 64) whole and split in two along
- * the sample dim. Any input must either load or fail with a message; every
- * cost looked up must be finite and >= 0 (seconds). Seeds:
+ * the sample dim. Any input must either load or fail with a message; a
+ * table that loads and has a row for P100 (a line "P100,...": every line
+ * of a table that loads is a valid row, a comment or blank) must not be
+ * refused for the machine; every cost looked up must be finite and >= 0
+ * (seconds). Seeds:
  * tests/data/costs and tests/fuzz/corpus/costs (rows for lenet on P100). */
 #include <math.h>
 
@@ -44,6 +47,16 @@ static void check_cost(soap_costs *c, int op, const soap_region *r)
                "op '%s': cost fwd %g s, bwd %g s", graph->ops[op].name, t.fwd_s, t.bwd_s);
 }
 
+/* 1 if some line of data starts with "P100,". */
+static int has_p100_row(const uint8_t *data, size_t size)
+{
+    static const char row[] = "P100,";
+    for (size_t k = 0; k + sizeof row - 1 <= size; k++)
+        if ((k == 0 || data[k - 1] == '\n') && memcmp(data + k, row, sizeof row - 1) == 0)
+            return 1;
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     soap_error err = {0};
@@ -54,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (soap_costs_check_machine(c, machine, &err) != SOAP_OK) {
         FUZZ_CHECK(err.msg[0], "a table refused for the machine without a message");
+        FUZZ_CHECK(!has_p100_row(data, size), "a table with P100 rows refused: %s", err.msg);
         soap_costs_free(c);
         return 0;
     }
