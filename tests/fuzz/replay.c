@@ -83,7 +83,8 @@ static int replay_dir(const char *dir)
         snprintf(names[count++], n, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)count, sizeof *names, by_name);
+    if (count > 1)
+        qsort(names, (size_t)count, sizeof *names, by_name);
     int done = 0;
     for (int k = 0; k < count; k++) {
         struct stat sb;
