@@ -34,7 +34,7 @@ test-sanitize: deps
 # libFuzzer targets of the file loaders (tests/fuzz/), built with clang in
 # build-fuzz/, FUZZ_SECONDS seconds each; fails on any crash.
 fuzz: deps
-	@$(MAKE) configure BUILD=build-fuzz CMAKE_FLAGS="$(CMAKE_FLAGS) -DCMAKE_C_COMPILER=clang -DSOAP_FUZZ=ON"
+	@$(MAKE) --no-print-directory configure BUILD=build-fuzz CMAKE_FLAGS="$(CMAKE_FLAGS) -DCMAKE_C_COMPILER=clang -DSOAP_FUZZ=ON"
 	@cmake --build build-fuzz -j $(JOBS) --target soap_fuzzers
 	@bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
