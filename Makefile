@@ -3,16 +3,23 @@ BUILD      ?= build
 CMAKE_FLAGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SOAP        = $(BUILD)/soap
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build test test-sanitize demo bench experiments clean
+.PHONY: all deps configure build test test-sanitize fuzz demo bench experiments clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
+# CMake's output goes to $(BUILD)/configure.log; shown: its "soap:" summary
+# (what this build finds and builds) and its warnings, or all of it if it fails.
 configure:
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	@mkdir -p $(BUILD)
+	@if cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >$(BUILD)/configure.log 2>&1; then \
+	  awk '/^-- soap: /{print substr($$0, 4)} w && /^$$/{w=0} /^CMake Warning/{w=1} w' \
+	    $(BUILD)/configure.log; \
+	else cat $(BUILD)/configure.log; exit 1; fi
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -23,6 +30,13 @@ test: deps build
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-sanitize: deps
 	$(MAKE) test BUILD=build-sanitize CMAKE_FLAGS="$(CMAKE_FLAGS) -DSOAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+
+# libFuzzer targets of the file loaders (tests/fuzz/), built with clang in
+# build-fuzz/, FUZZ_SECONDS seconds each; fails on any crash.
+fuzz: deps
+	@$(MAKE) --no-print-directory configure BUILD=build-fuzz CMAKE_FLAGS="$(CMAKE_FLAGS) -DCMAKE_C_COMPILER=clang -DSOAP_FUZZ=ON"
+	@cmake --build build-fuzz -j $(JOBS) --target soap_fuzzers
+	@bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 demo: deps build
 	@bash scripts/demo.sh $(SOAP)
@@ -38,4 +52,4 @@ experiments: deps build
 	@bash experiments/search_speedups.sh $(SOAP)
 
 clean:
-	rm -rf $(BUILD) build-sanitize build-bench
+	rm -rf $(BUILD) build-sanitize build-bench build-fuzz

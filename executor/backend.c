@@ -1,7 +1,7 @@
 /* backend.c: the registry of executor backends, and the entry of the CUDA
- * backend, which no build has yet: it answers create() with a clear "not
- * built" error, so that callers need no #ifdef (the CUDA backend's files
- * will replace this entry).
+ * backend, which is not implemented yet (no build has it, whatever CUDA the
+ * machine has): it answers create() with a clear "not built" error, so that
+ * callers need no #ifdef (the CUDA backend's files will replace this entry).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,14 +13,14 @@ extern const soap_backend_ops soap_backend_cpu;
 static void *cuda_not_built(const soap_machine *m, soap_error *err)
 {
     soap_error_set(err, SOAP_ERR_NOT_BUILT,
-                   "backend 'cuda' is not built into this soap (it needs nvcc, cuBLAS, cuDNN "
-                   "and NCCL at configure time: cmake -DSOAP_CUDA=ON)");
+                   "backend 'cuda' is not built: the CUDA backend is not implemented yet, "
+                   "so no build of soap has it (use --backend cpu)");
     return NULL;
 }
 
 static const soap_backend_ops soap_backend_cuda = {
     .name = "cuda",
-    .description = "NVIDIA GPUs: cuDNN, cuBLAS, NCCL (not built)",
+    .description = "NVIDIA GPUs: cuDNN, cuBLAS, NCCL (not implemented yet)",
     .create = cuda_not_built,
 };
 

@@ -3,7 +3,10 @@
 # Usage: scripts/install-deps.sh   (as root, or with sudo available)
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libjansson-dev libgsl-dev check uthash-dev gnuplot-nox)
+# clang and libclang-rt-dev (compiler-rt: libFuzzer and the sanitizer runtimes for the
+# default clang; clang only recommends it) are for `make fuzz`.
+packages=(build-essential cmake pkg-config libjansson-dev libgsl-dev check uthash-dev gnuplot-nox
+          clang libclang-rt-dev)
 
 missing=()
 for p in "${packages[@]}"; do
