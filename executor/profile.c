@@ -270,6 +270,25 @@ static soap_status measure(const bench *x, const entry *e, const soap_profile_op
     return st;
 }
 
+/* The '#' lines of the table (what was measured, how, where), then the
+ * header. */
+static void write_provenance(FILE *f, const soap_backend_ops *b, const soap_graph *g,
+                             const soap_machine *m, const char *type,
+                             const soap_profile_options *opt)
+{
+    char model[SOAP_NAME_MAX + 64], machine[SOAP_NAME_MAX + 64], how[96], seed[32];
+    snprintf(model, sizeof model, "%s (batch %lld)", g->name, (long long)g->batch);
+    snprintf(machine, sizeof machine, "%s (%d devices, measured on device 0)", m->name,
+             m->ndevices);
+    snprintf(how, sizeof how, "median of %d runs after %d warm-up", opt->reps > 0 ? opt->reps : 5,
+             opt->warmup >= 0 ? opt->warmup : 1);
+    snprintf(seed, sizeof seed, "%lu", opt->seed);
+    const char *const settings[] = {"model",  model, "machine", machine, "device_type", type,
+                                    "backend", b->name, "timing", how, "seed", seed, NULL};
+    soap_provenance_write(f, "profile", settings);
+    soap_cost_table_write_header(f);
+}
+
 soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const soap_machine *m,
                          const soap_profile_options *opt, const char *path, long *entries_out,
                          soap_error *err)
@@ -293,10 +312,10 @@ soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const s
     soap_outfile *out = soap_outfile_open(path, err);
     if (!out)
         st = err ? err->code : SOAP_ERR_IO;
-    else
-        soap_cost_table_write_header(soap_outfile_stream(out));
-    gsl_rng *rng = soap_rng_new(opt->seed, SOAP_RNG_PROFILE, 0);
     const char *type = m->types[m->devices[0].type].name;
+    if (out)
+        write_provenance(soap_outfile_stream(out), b, g, m, type, opt);
+    gsl_rng *rng = soap_rng_new(opt->seed, SOAP_RNG_PROFILE, 0);
     for (int i = 0; i < es.n && st == SOAP_OK; i++) {
         soap_task_cost cost;
         st = measure(&x, &es.e[i], opt, rng, &cost, err);

@@ -158,8 +158,9 @@ typedef struct soap_profile_options {
 /* Measures forward and backward time on device 0 of every distinct (op
  * signature, partition sizes) that a config of up to m->ndevices tasks over
  * any dims can give an op of g, and writes them as a cost table (the format
- * of soap_cost_table_append) to `path`, through a temporary file and
- * rename. *entries gets the number of rows. */
+ * of soap_cost_table_append, opened by soap_provenance_write's lines) to
+ * `path` through soap_outfile (nothing is left of a failed run).
+ * *entries gets the number of rows. */
 soap_status soap_profile(const soap_backend_ops *b, const soap_graph *g, const soap_machine *m,
                          const soap_profile_options *opt, const char *path, long *entries,
                          soap_error *err);

@@ -58,7 +58,13 @@ assert c["first_loss"] != b["first_loss"], (b, c)
 run profile --model lenet "${TINY[@]}" --machine cpu-2 --reps 3 --out "$TMP/costs.csv"
 rc_is 0
 out_has "written to $TMP/costs.csv"
-if head -1 "$TMP/costs.csv" | grep -qx 'device_type,signature,partition,fwd_s,bwd_s' &&
+if head -1 "$TMP/costs.csv" | grep -qx '# soap profile' &&
+   grep -q '^# commit: ' "$TMP/costs.csv" && grep -q '^# host: ' "$TMP/costs.csv" &&
+   grep -qx '# model: lenet (batch 8)' "$TMP/costs.csv" &&
+   grep -qx '# device_type: CPU' "$TMP/costs.csv" &&
+   grep -qx '# timing: median of 3 runs after 1 warm-up' "$TMP/costs.csv"; then
+    pass; else fail "cost table provenance lines"; fi
+if grep -v '^#' "$TMP/costs.csv" | head -1 | grep -qx 'device_type,signature,partition,fwd_s,bwd_s' &&
    [ "$(grep -c '^CPU,' "$TMP/costs.csv")" -ge 10 ]; then pass; else fail "cost table header / rows"; fi
 ls "$TMP"/costs.csv.tmp.* >/dev/null 2>&1 && fail "a temporary file was left" || pass
 
