@@ -126,3 +126,19 @@ char *soap_region_str(const soap_region *r, char *buf, size_t len)
         snprintf(buf + used, len - used, "]");
     return buf;
 }
+
+soap_region soap_region_hull(const soap_region *a, const soap_region *b)
+{
+    SOAP_ASSERT(a && b);
+    if (soap_region_empty(a))
+        return *b;
+    SOAP_ASSERT(a->ndims == b->ndims);
+    soap_region r = *a;
+    for (int d = 0; d < r.ndims; d++) {
+        if (b->lo[d] < r.lo[d])
+            r.lo[d] = b->lo[d];
+        if (b->hi[d] > r.hi[d])
+            r.hi[d] = b->hi[d];
+    }
+    return r;
+}

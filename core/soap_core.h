@@ -126,6 +126,8 @@ int soap_region_empty(const soap_region *r);
 int soap_region_intersect(const soap_region *a, const soap_region *b, soap_region *out);
 int soap_region_equal(const soap_region *a, const soap_region *b);
 int soap_region_contains(const soap_region *outer, const soap_region *inner);
+/* The bounding box of a and b (a empty: b; both of the same ndims). */
+soap_region soap_region_hull(const soap_region *a, const soap_region *b);
 char *soap_region_str(const soap_region *r, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */

@@ -69,21 +69,6 @@ static void zero_later(soap_exec *x, int dev, const soap_block *b)
     d->zero[d->nzero++] = *b;
 }
 
-/* Bounding box of a and b (a may be empty: then b). */
-static soap_region region_hull(const soap_region *a, const soap_region *b)
-{
-    if (soap_region_empty(a))
-        return *b;
-    soap_region r = *a;
-    for (int d = 0; d < r.ndims; d++) {
-        if (b->lo[d] < r.lo[d])
-            r.lo[d] = b->lo[d];
-        if (b->hi[d] > r.hi[d])
-            r.hi[d] = b->hi[d];
-    }
-    return r;
-}
-
 static soap_region region_empty(int ndims)
 {
     soap_region r;
@@ -323,8 +308,9 @@ static void plan_weights(soap_exec *x, unsigned long seed)
         const soap_op *o = &g->ops[k->op];
         for (int j = 0; j < o->nweights; j++) {
             soap_region r = soap_op_weight_region(g, k->op, j, &k->out);
+            soap_region *b = &box[k->dev * nw + o->weights[j]];
             if (!soap_region_empty(&r))
-                box[k->dev * nw + o->weights[j]] = region_hull(&box[k->dev * nw + o->weights[j]], &r);
+                *b = soap_region_hull(b, &r);
         }
     }
     x->wrep = soap_xcalloc((size_t)(nd * (nw ? nw : 1)), sizeof *x->wrep);

@@ -304,6 +304,41 @@ static void box_take(grid *gr, const int *lo, const int *hi)
     }
 }
 
+/* One task that needs a piece of a weight: op's weight slot `slot` is the
+ * weight, and task `task` of op's config (on `device`) needs `region` of it
+ * (not empty). weight_use_next walks them in (op, slot, task) order: the
+ * one enumeration that the shards and their gradient producers share. */
+typedef struct weight_use {
+    int op, slot, task, device;
+    soap_region region;
+} weight_use;
+
+static weight_use weight_use_first(void)
+{
+    return (weight_use){.op = 0, .slot = 0, .task = -1};
+}
+
+static int weight_use_next(const soap_graph *g, const soap_strategy *s, int w, weight_use *u)
+{
+    for (; u->op < g->nops; u->op++, u->slot = 0, u->task = -1) {
+        const soap_op *o = &g->ops[u->op];
+        const soap_config *c = &s->configs[u->op];
+        for (; u->slot < o->nweights; u->slot++, u->task = -1) {
+            if (o->weights[u->slot] != w)
+                continue;
+            while (++u->task < c->ntasks) {
+                soap_region treg = soap_config_task_region(g, u->op, c, u->task);
+                u->region = soap_op_weight_region(g, u->op, u->slot, &treg);
+                if (!soap_region_empty(&u->region)) {
+                    u->device = c->device[u->task];
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
                        soap_shard_vec *out)
 {
@@ -316,28 +351,16 @@ int soap_decomp_shards(const soap_graph *g, const soap_strategy *s, int weight,
      * with one config) are harmless. */
     int nneeds = 0, capneeds = 16;
     need *needs = soap_xmalloc((size_t)capneeds * sizeof *needs);
-    for (int op = 0; op < g->nops; op++) {
-        const soap_op *o = &g->ops[op];
-        for (int k = 0; k < o->nweights; k++) {
-            if (o->weights[k] != weight)
-                continue;
-            const soap_config *c = &s->configs[op];
-            for (int t = 0; t < c->ntasks; t++) {
-                soap_region treg = soap_config_task_region(g, op, c, t);
-                soap_region wr = soap_op_weight_region(g, op, k, &treg);
-                if (soap_region_empty(&wr))
-                    continue;
-                SOAP_ASSERT(wr.ndims == ws->ndims);
-                SOAP_ASSERT(c->device[t] >= 0 && c->device[t] < SOAP_MAX_DEVICES);
-                if (nneeds == capneeds) {
-                    capneeds *= 2;
-                    needs = soap_xrealloc(needs, (size_t)capneeds * sizeof *needs);
-                }
-                needs[nneeds].r = wr;
-                needs[nneeds].device = c->device[t];
-                nneeds++;
-            }
+    for (weight_use u = weight_use_first(); weight_use_next(g, s, weight, &u);) {
+        SOAP_ASSERT(u.region.ndims == ws->ndims);
+        SOAP_ASSERT(u.device >= 0 && u.device < SOAP_MAX_DEVICES);
+        if (nneeds == capneeds) {
+            capneeds *= 2;
+            needs = soap_xrealloc(needs, (size_t)capneeds * sizeof *needs);
         }
+        needs[nneeds].r = u.region;
+        needs[nneeds].device = u.device;
+        nneeds++;
     }
     if (nneeds == 0) {
         free(needs);
@@ -531,32 +554,19 @@ int soap_decomp_grads(const soap_graph *g, const soap_strategy *s, const soap_sh
 
     /* (task, shard) pairs in (op, slot, task, shard) order. */
     int n = 0;
-    for (int op = 0; op < g->nops; op++) {
-        const soap_op *o = &g->ops[op];
-        for (int k = 0; k < o->nweights; k++) {
-            if (o->weights[k] != w)
+    for (weight_use u = weight_use_first(); weight_use_next(g, s, w, &u);)
+        for (int si = 0; si < nshards; si++) {
+            if (!regions_meet(&u.region, &shards[si].region))
                 continue;
-            const soap_config *c = &s->configs[op];
-            for (int t = 0; t < c->ntasks; t++) {
-                soap_region treg = soap_config_task_region(g, op, c, t);
-                soap_region wr = soap_op_weight_region(g, op, k, &treg);
-                if (soap_region_empty(&wr))
-                    continue;
-                for (int si = 0; si < nshards; si++) {
-                    if (!regions_meet(&wr, &shards[si].region))
-                        continue;
-                    /* wr is a union of grid cells, so it holds a cell of
-                     * the shard: the task's device is one of its holders. */
-                    int x = replica_of(&shards[si], c->device[t]);
-                    SOAP_ASSERT(x >= 0);
-                    if (n == out->cap)
-                        RESERVE(out, n + 1);
-                    out->data[n++] = (soap_grad_task){.shard = si, .replica = x, .op = op,
-                                                      .task = t};
-                }
-            }
+            /* The task's region is a union of grid cells, so it holds a cell
+             * of the shard: the task's device is one of its holders. */
+            int x = replica_of(&shards[si], u.device);
+            SOAP_ASSERT(x >= 0);
+            if (n == out->cap)
+                RESERVE(out, n + 1);
+            out->data[n++] = (soap_grad_task){.shard = si, .replica = x, .op = u.op,
+                                              .task = u.task};
         }
-    }
     /* The upper half of the output is the merge buffer. */
     RESERVE(out, 2 * n);
     sort_grads(out->data, out->data + n, n);

@@ -114,6 +114,24 @@ START_TEST(test_contains_and_str)
 }
 END_TEST
 
+START_TEST(test_hull)
+{
+    soap_region a = make_region(2, (int64_t[]){2, 0}, (int64_t[]){4, 3});
+    soap_region b = make_region(2, (int64_t[]){0, 5}, (int64_t[]){1, 8});
+    soap_region empty = make_region(2, (int64_t[]){0, 0}, (int64_t[]){0, 8});
+    soap_region h = soap_region_hull(&a, &b);
+    soap_region want = make_region(2, (int64_t[]){0, 0}, (int64_t[]){4, 8});
+    ck_assert(soap_region_equal(&h, &want));
+    h = soap_region_hull(&b, &a);
+    ck_assert(soap_region_equal(&h, &want));
+    h = soap_region_hull(&empty, &a); /* an empty box adds nothing */
+    ck_assert(soap_region_equal(&h, &a));
+    h = soap_region_hull(&a, &a);
+    ck_assert(soap_region_equal(&h, &a));
+    ck_assert(soap_region_contains(&want, &a) && soap_region_contains(&want, &b));
+}
+END_TEST
+
 START_TEST(test_names_round_trip)
 {
     for (int k = 0; k < SOAP_OP_KIND_COUNT; k++)
@@ -152,6 +170,7 @@ Suite *soap_suite_region(void)
     tcase_add_test(tc, test_intersect_known);
     tcase_add_loop_test(tc, test_intersect_properties, 1, SOAP_MAX_DIMS + 1);
     tcase_add_test(tc, test_contains_and_str);
+    tcase_add_test(tc, test_hull);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("names and errors");

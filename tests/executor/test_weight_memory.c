@@ -44,21 +44,6 @@ static const char *const wm_strategies[] = {"data", "model", "owt", "expert",
 #define WM_NSTRATEGIES ((int)(sizeof wm_strategies / sizeof wm_strategies[0]))
 #define WM_FIRST_RANDOM 4
 
-/* Bounding box of a and b (a empty: b). */
-static soap_region hull(const soap_region *a, const soap_region *b)
-{
-    if (soap_region_empty(a))
-        return *b;
-    soap_region r = *a;
-    for (int d = 0; d < r.ndims; d++) {
-        if (b->lo[d] < r.lo[d])
-            r.lo[d] = b->lo[d];
-        if (b->hi[d] > r.hi[d])
-            r.hi[d] = b->hi[d];
-    }
-    return r;
-}
-
 /* The two sides' rules, recomputed here from the decomposition: per device
  * the elements of the shards it holds, of its boxes, of its sum buffers. */
 typedef struct expect_mem {
@@ -96,7 +81,7 @@ static expect_mem expected(const soap_graph *g, const soap_strategy *s)
                         soap_region tr = soap_config_task_region(g, op, c, t);
                         soap_region wr = soap_op_weight_region(g, op, k, &tr);
                         if (!soap_region_empty(&wr))
-                            box = hull(&box, &wr);
+                            box = soap_region_hull(&box, &wr);
                     }
                 }
             if (!soap_region_empty(&box))
