@@ -38,6 +38,8 @@ typedef struct search_opts {
     const char *algo, *init, *log;
     budget budget;
     double beta; /* per second of simulated time; 0: auto */
+    double lr;   /* reinforce; 0: the library's default */
+    int samples; /* reinforce; 0: the library's default */
     int threads;
     int full_sim, no_stop_rule, quiet;
 } search_opts;
@@ -107,7 +109,8 @@ static int parse_beta(const cli_command *cmd, const cli_opt *opt, const char *te
 #define OWN(member) .field = offsetof(search_opts, member)
 static const cli_opt algo_opt = {
     .name = "algo", .kind = CLI_STRING, OWN(algo), .value = "NAME",
-    .help = "mcmc (default), random, greedy, anneal, optcnn, exhaustive (see 'soap algos')"};
+    .help = "mcmc (default), random, greedy, anneal, optcnn, exhaustive, reinforce (see "
+            "'soap algos')"};
 static const cli_opt budget_opt = {
     .name = "budget", .kind = CLI_CUSTOM, OWN(budget), .parse = parse_budget,
     .value = "30s|N|30s,N",
@@ -117,6 +120,13 @@ static const cli_opt beta_opt = {
     .name = "beta", .kind = CLI_CUSTOM, OWN(beta), .parse = parse_beta, .value = "B",
     .help = "mcmc: exp(-B * cost) target, B per second of simulated time; auto (default) = "
             "100 / the best initial time"};
+static const cli_opt lr_opt = {
+    .name = "lr", .kind = CLI_DOUBLE, OWN(lr), .dlo = 0.0, .dhi = 1000.0, .value = "R",
+    .help = "reinforce: learning rate of the policy's logits, > 0 and at most 1000 "
+            "(default 10)"};
+static const cli_opt samples_opt = {
+    .name = "samples", .kind = CLI_INT, OWN(samples), .lo = 1, .hi = 1024, .value = "K",
+    .help = "reinforce: placements sampled per policy update, 1 to 1024 (default 8)"};
 static const cli_opt init_opt = {
     .name = "init", .kind = CLI_STRING, OWN(init), .value = "LIST",
     .help = "initial strategies, one chain each: built-in names, files, random:K (default "
@@ -141,7 +151,8 @@ static const cli_opt quiet_opt = {
 
 static const cli_opt *const search_opts_table[] = {
     &cli_opt_model, &cli_opt_machine, &cli_opt_devices, &cli_opt_batch, &cli_opt_unroll,
-    &cli_opt_scale, &algo_opt, &budget_opt, &cli_opt_seed, &beta_opt, &init_opt,
+    &cli_opt_scale, &algo_opt, &budget_opt, &cli_opt_seed, &beta_opt, &lr_opt,
+    &samples_opt, &init_opt,
     &threads_opt, &cli_opt_dims, &full_sim_opt, &cli_opt_allow_over, &no_stop_rule_opt,
     &cli_opt_costs, &cli_opt_sync, &cli_opt_no_overlap, &cli_opt_out, &log_opt, &quiet_opt,
     &cli_opt_json, NULL,
@@ -365,6 +376,10 @@ static int run_search(const cli_options *o, const cli_inputs *unused, void *own)
     so.seconds = sopt->budget.seconds;
     so.proposals = sopt->budget.proposals;
     so.beta = sopt->beta;
+    if (sopt->lr > 0)
+        so.reinforce_lr = sopt->lr;
+    if (sopt->samples > 0)
+        so.reinforce_samples = sopt->samples;
     so.threads = sopt->threads;
     so.space = o->dims;
     so.full_sim = sopt->full_sim;
@@ -456,7 +471,8 @@ done:
 
 const cli_command cli_cmd_search = {
     .name = "search",
-    .summary = "search a strategy (mcmc, random, greedy, anneal, optcnn, exhaustive)",
+    .summary = "search a strategy (mcmc, random, greedy, anneal, optcnn, exhaustive, "
+               "reinforce)",
     .description =
         "Searches a parallelization strategy of model M on machine X with algorithm NAME "
         "(see 'soap algos') and prints the best simulated iteration time, its speedup over "

@@ -61,7 +61,7 @@ const soap_search_ops search_random = {
 
 static const soap_search_ops *const registry[] = {
     &search_mcmc, &search_random,  &search_greedy,
-    &search_anneal, &search_optcnn, &search_exhaustive, NULL,
+    &search_anneal, &search_optcnn, &search_exhaustive, &search_reinforce, NULL,
 };
 
 const soap_search_ops *const *soap_search_registry(void)
@@ -107,6 +107,8 @@ soap_search_options soap_search_options_default(void)
     soap_search_options o;
     memset(&o, 0, sizeof o);
     o.space = soap_search_space_all();
+    o.reinforce_lr = SOAP_SEARCH_REINFORCE_LR;
+    o.reinforce_samples = SOAP_SEARCH_REINFORCE_SAMPLES;
     return o;
 }
 

@@ -54,6 +54,6 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
                               soap_error *err);
 
 extern const soap_search_ops search_mcmc, search_random, search_greedy, search_anneal,
-    search_optcnn, search_exhaustive;
+    search_optcnn, search_exhaustive, search_reinforce;
 
 #endif

@@ -9,7 +9,9 @@
  *
  * Algorithms: mcmc (Metropolis-Hastings, PAPER.md section 3), random,
  * greedy, anneal, optcnn (dynamic program without inter-operator
- * concurrency) and exhaustive (branch and bound, tiny cases only).
+ * concurrency), exhaustive (branch and bound, tiny cases only) and
+ * reinforce (placement only, policy gradient: the baseline of Mirhoseini et
+ * al. 2017).
  *
  * Units: seconds (simulated iteration times and wall-clock budgets alike;
  * which one is meant is said at each field).
@@ -137,6 +139,11 @@ typedef struct soap_search_options {
                               <= 0: SOAP_SEARCH_STOP_FLOOR */
     double anneal_t0, anneal_t1; /* anneal: start and end temperature as a
                               fraction of the initial time; <= 0: 0.05, 1e-4 */
+    double reinforce_lr;   /* reinforce: learning rate of the logits, > 0 and
+                              <= 1000 (default 10; rewards are -sqrt(t / the
+                              best initial time), near -1) */
+    int reinforce_samples; /* reinforce: placements sampled per update,
+                              1..1024 (default 8) */
     long log_every;        /* a log row every N proposals of a chain (and at
                               every new best); <= 0: 100 */
     volatile sig_atomic_t *stop; /* optional: set (to non-zero) to stop soon */
@@ -147,7 +154,11 @@ typedef struct soap_search_options {
 #define SOAP_SEARCH_BETA_AUTO 100.0  /* a 1% worse proposal kept with e^-1 */
 #define SOAP_SEARCH_STOP_FLOOR 200
 
-/* Options with every default: 0 budgets, seed 0, all of SOAP. */
+#define SOAP_SEARCH_REINFORCE_LR 10.0
+#define SOAP_SEARCH_REINFORCE_SAMPLES 8
+
+/* Options with every default: 0 budgets, seed 0, all of SOAP, reinforce's
+ * learning rate and samples per update as above. */
 soap_search_options soap_search_options_default(void);
 
 typedef struct soap_search_result {

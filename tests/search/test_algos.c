@@ -29,6 +29,7 @@ static const algo_case cases[] = {
     {"greedy", "rnnlm", "SOAP", 2000},   {"anneal", "lenet", "SOAP", 3000},
     {"anneal", "rnnlm", "SAP", 2000},    {"optcnn", "lenet", "SAP", 0},
     {"optcnn", "rnnlm", "SAP", 0},       {"exhaustive", "lenet", "S", 0},
+    {"reinforce", "rnnlm", "O", 400},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -195,14 +196,14 @@ START_TEST(test_registry)
 {
     const soap_search_ops *const *reg = soap_search_registry();
     static const char *const names[] = {"mcmc", "random", "greedy", "anneal", "optcnn",
-                                        "exhaustive"};
+                                        "exhaustive", "reinforce"};
     int n = 0;
     for (; reg[n]; n++) {
         ck_assert_str_eq(reg[n]->name, names[n]);
         ck_assert(reg[n]->description && reg[n]->run);
         ck_assert(soap_search_find(names[n]) == reg[n]);
     }
-    ck_assert_int_eq(n, 6);
+    ck_assert_int_eq(n, 7);
     soap_error err;
     soap_error_clear(&err);
     ck_assert(soap_search_lookup("hillclimb", &err) == NULL);
