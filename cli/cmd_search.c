@@ -328,6 +328,9 @@ static void print_json(const report *rp)
     cli_json_set(o, "budget_s", so->seconds > 0 ? json_real(so->seconds) : json_null());
     cli_json_set(o, "budget_proposals", so->proposals > 0 ? json_integer(so->proposals) : json_null());
     cli_json_set(o, "beta_per_s", r->beta > 0 ? json_real(r->beta) : json_null());
+    int rl = strcmp(rp->algo, "reinforce") == 0;
+    cli_json_set(o, "reinforce_lr", rl ? json_real(so->reinforce_lr) : json_null());
+    cli_json_set(o, "reinforce_samples", rl ? json_integer(so->reinforce_samples) : json_null());
     cli_json_set(o, "full_sim", json_boolean(so->full_sim));
     cli_json_set(o, "chains", json_integer(r->chains));
     cli_json_set(o, "threads", json_integer(r->threads));

@@ -8,7 +8,8 @@
 # Ctrl-C and SIGTERM still writing the best so far and the log (complete
 # files), a signal before the search starts ending it with nothing written,
 # and the errors: unknown algorithm, zero / negative / malformed / too large
-# budgets, impossible --dims, bad --threads, --beta and --init.
+# budgets, impossible --dims, bad --threads, --beta and --init; reinforce
+# (its report and options, unsplit answers, same seed, bad --lr / --samples).
 #
 # usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "search: P passed, F failed".
@@ -42,7 +43,7 @@ rc_is 0
 out_has "usage: soap search --model M"
 run algos
 rc_is 0
-for a in mcmc random greedy anneal optcnn exhaustive; do out_has "$a"; done
+for a in mcmc random greedy anneal optcnn exhaustive reinforce; do out_has "$a"; done
 run --help
 out_has "soap search"
 out_has "soap check-local"
@@ -228,5 +229,39 @@ run check-local "${BASE[@]}"
 fails_with 2 "--strategy is required"
 run search --model lenet --machine p100x16 --devices 16 --algo exhaustive
 fails_with 1 "exhaustive" "expected at most"
+
+# ---------------------------------------------------------------- reinforce
+# The placement-only baseline: the common report, its options in the JSON,
+# every op of its answer unsplit, the same seed giving the same strategy
+# file (threads change nothing), and its options out of range.
+RL=(--model rnnlm --unroll 4 --machine p100x16 --devices 4 --batch 64 --algo reinforce --quiet)
+run search "${RL[@]}" --init expert --budget 400 --seed 3 --lr 5 --samples 4 --json \
+    --out "$TMP/rl1.json"
+rc_is 0
+py "$JSON_CHECK" "reinforce report" reinforce
+py 'import json,sys; r=json.load(sys.stdin); assert r["reinforce_lr"]==5 and r["reinforce_samples"]==4 and r["proposals"]==400 and r["chains"]==1 and r["found_by_search"] is True and r["best_time_s"] < r["init_times_s"]["expert"], r' \
+    "reinforce: options in the JSON, 400 samples, faster than expert"
+py 'import json,sys; s=json.load(open(sys.argv[1])); bad=[o["name"] for o in s["ops"] if any(d != 1 for d in o["degrees"]) or len(o["devices"]) != 1]; assert s["ops"] and not bad, bad' \
+    "reinforce: every op unsplit on one device" "$TMP/rl1.json"
+run search "${RL[@]}" --init expert --budget 400 --seed 3 --lr 5 --samples 4 --threads 3 \
+    --out "$TMP/rl2.json"
+rc_is 0
+if cmp -s "$TMP/rl1.json" "$TMP/rl2.json"; then pass; else what="reinforce, same seed"; fail "strategy differs"; fi
+run search "${RL[@]}" --init expert --budget 400 --seed 3 --json
+py 'import json,sys; r=json.load(sys.stdin); assert r["reinforce_lr"]==10 and r["reinforce_samples"]==8, r' \
+    "reinforce: the default options"
+run search "${BASE[@]}" --algo mcmc --budget 100 --json
+py 'import json,sys; r=json.load(sys.stdin); assert r["reinforce_lr"] is None and r["reinforce_samples"] is None, r' \
+    "reinforce options null for mcmc"
+for v in 0 -1 1001 abc nan inf; do
+    run search "${RL[@]}" --budget 100 --lr "$v"
+    fails_with 2 "--lr '$v'" "expected a positive number of at most 1000"
+done
+for v in 0 -3 1025 x; do
+    run search "${RL[@]}" --budget 100 --samples "$v"
+    fails_with 2 "--samples" "expected an integer from 1 to 1024"
+done
+run search "${RL[@]}" --budget 100 --dims SAP
+fails_with 1 "reinforce" "no placement freedom" "expected O in the dims"
 
 cli_test_finish
