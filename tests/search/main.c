@@ -3,10 +3,11 @@
  * with threads too; never slower than the initial strategies; memory),
  * mcmc with delta against full simulation, exhaustive search on tiny cases
  * against brute force, local optimality, the convergence log; simulator
- * clones and shared costs (what the threads of a search use). */
+ * clones and shared costs (what the threads of a search use); the chains
+ * of mcmc and anneal with and without their pre-check. */
 #include "test_main.h"
 
-#define SUITES(X) X(search_space) X(search_algos) X(search_exact) X(sim_clone)
+#define SUITES(X) X(search_space) X(search_algos) X(search_exact) X(sim_clone) X(search_precheck)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
