@@ -293,7 +293,7 @@ static void print_text(const report *rp)
            r->elapsed_s, rate(r->proposals, r->elapsed_s),
            r->proposals ? 100.0 * (double)r->accepted / (double)r->proposals : 0.0);
     if (r->rejected_early)
-        printf("rejected before build: %ld (%.1f%% of proposals)\n", r->rejected_early,
+        printf("                     %ld rejected before build (%.1f%%)\n", r->rejected_early,
                r->proposals ? 100.0 * (double)r->rejected_early / (double)r->proposals : 0.0);
     printf("found by:            %s\n", cli_name(r->origin));
     if (r->exhausted && (!strcmp(rp->algo, "exhaustive") || !strcmp(rp->algo, "greedy")))
