@@ -21,9 +21,10 @@
  * unless no_precheck, a lower bound of the new time from the resource
  * totals and the new config's compute costs (soap_sim_bound_change) rejects
  * the proposal without building a task when it is already above the limit
- * (counted in rejected_early); the chain does not change. Nothing is allocated per proposal; a new
- * best is copied into the chain's best strategy and its memory is checked
- * (soap_sim_result_get allocates, but only on a new best).
+ * (counted in rejected_early); the chain does not change. Nothing is
+ * allocated per proposal; a new best is copied into the chain's best
+ * strategy and its memory is checked (soap_sim_result_get allocates, but
+ * only on a new best).
  *
  * Stop rule (mcmc, anneal, PAPER.md section 3): a chain stops when its
  * budget is spent or when its best has not improved for half of what it
