@@ -42,6 +42,7 @@ typedef struct search_opts {
     int samples; /* reinforce; 0: the library's default */
     int threads;
     int full_sim, no_stop_rule, quiet;
+    int no_precheck;
 } search_opts;
 
 static const search_opts search_defaults = {
@@ -142,6 +143,10 @@ static const cli_opt no_stop_rule_opt = {
     .name = "no-stop-rule", .kind = CLI_FLAG, OWN(no_stop_rule),
     .help = "chains run to their budget (no 'best not improved for half the time so far' "
             "stop)"};
+static const cli_opt no_precheck_opt = {
+    .name = "no-precheck", .kind = CLI_FLAG, OWN(no_precheck),
+    .help = "mcmc, anneal: no rejection from a lower bound before simulating (for "
+            "comparison; the chain is the same)"};
 static const cli_opt log_opt = {
     .name = "log", .kind = CLI_STRING, OWN(log), .value = "FILE",
     .help = "write the convergence log (CSV; plots/convergence.gp)"};
@@ -154,6 +159,7 @@ static const cli_opt *const search_opts_table[] = {
     &cli_opt_scale, &algo_opt, &budget_opt, &cli_opt_seed, &beta_opt, &lr_opt,
     &samples_opt, &init_opt,
     &threads_opt, &cli_opt_dims, &full_sim_opt, &cli_opt_allow_over, &no_stop_rule_opt,
+    &no_precheck_opt,
     &cli_opt_costs, &cli_opt_sync, &cli_opt_no_overlap, &cli_opt_out, &log_opt, &quiet_opt,
     &cli_opt_json, NULL,
 };
@@ -297,6 +303,9 @@ static void print_text(const report *rp)
     printf("proposals:           %ld in %.3g s (%.0f/s), %.1f%% accepted\n", r->proposals,
            r->elapsed_s, rate(r->proposals, r->elapsed_s),
            r->proposals ? 100.0 * (double)r->accepted / (double)r->proposals : 0.0);
+    if (r->rejected_early)
+        printf("                     %ld rejected before build (%.1f%%)\n", r->rejected_early,
+               r->proposals ? 100.0 * (double)r->rejected_early / (double)r->proposals : 0.0);
     printf("found by:            %s\n", cli_name(r->origin));
     if (r->exhausted && (!strcmp(rp->algo, "exhaustive") || !strcmp(rp->algo, "greedy")))
         printf("                     %s\n", !strcmp(rp->algo, "greedy")
@@ -347,6 +356,7 @@ static void print_json(const report *rp)
     cli_json_set(o, "accepted", json_integer(r->accepted));
     cli_json_set(o, "acceptance_rate",
         cli_json_num(r->proposals ? (double)r->accepted / (double)r->proposals : 0.0));
+    cli_json_set(o, "rejected_early", json_integer(r->rejected_early));
     cli_json_set(o, "elapsed_s", cli_json_num(r->elapsed_s));
     cli_json_set(o, "proposals_per_s", cli_json_num(rate(r->proposals, r->elapsed_s)));
     cli_json_set(o, "origin", json_string(r->origin));
@@ -388,6 +398,7 @@ static int run_search(const cli_options *o, const cli_inputs *unused, void *own)
     so.full_sim = sopt->full_sim;
     so.allow_over_capacity = o->allow_over_capacity;
     so.no_stop_rule = sopt->no_stop_rule;
+    so.no_precheck = sopt->no_precheck;
     char dims_norm[8];
     soap_search_space_str(&so.space, dims_norm, sizeof dims_norm);
 

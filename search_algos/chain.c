@@ -17,9 +17,14 @@
  * the time above which the proposal would be refused (it stops, and undoes
  * itself, as soon as the time is sure to be above it), or, with full_sim,
  * soap_sim_full of the changed strategy; then kept or undone. Both modes
- * make the same decisions, so they walk the same chain. Nothing is allocated per proposal; a new
- * best is copied into the chain's best strategy and its memory is checked
- * (soap_sim_result_get allocates, but only on a new best).
+ * make the same decisions, so they walk the same chain. Before the delta,
+ * unless no_precheck, a lower bound of the new time from the resource
+ * totals and the new config's compute costs (soap_sim_bound_change) rejects
+ * the proposal without building a task when it is already above the limit
+ * (counted in rejected_early); the chain does not change. Nothing is
+ * allocated per proposal; a new best is copied into the chain's best
+ * strategy and its memory is checked (soap_sim_result_get allocates, but
+ * only on a new best).
  *
  * Stop rule (mcmc, anneal, PAPER.md section 3): a chain stops when its
  * budget is spent or when its best has not improved for half of what it
@@ -71,7 +76,7 @@ typedef struct chain_state {
     double best_s;         /* INFINITY until then */
     long best_at;          /* proposal of the last improvement */
     double best_at_s;      /* chain seconds of the last improvement */
-    long proposals, accepted, over_capacity;
+    long proposals, accepted, over_capacity, rejected_early;
     int interrupted;
     int local_optimum;     /* greedy: a full pass changed nothing */
     soap_search_log_row *log;
@@ -193,6 +198,20 @@ static double apply(worker *w, int op, const soap_config *cfg, double limit,
     return search_simulate(w->sim, w->cur);
 }
 
+/* mcmc, anneal with delta simulation: 1 when a lower bound of the new time
+ * (soap_sim_bound_change, no task built) is already above the limit; *t is
+ * then that bound. The exact time is at least the bound, so the delta would
+ * have refused the proposal too (the limit is at least the current time):
+ * the chain is the same with and without the pre-check. */
+static int precheck_rejects(worker *w, int op, const soap_config *cfg, double limit,
+                            double *t)
+{
+    if (w->sh->o->full_sim || w->sh->o->no_precheck || !(limit < INFINITY))
+        return 0;
+    *t = soap_sim_bound_change(w->sim, op, cfg);
+    return *t > limit;
+}
+
 static void reject(worker *w, int op, int undone)
 {
     if (undone)
@@ -265,7 +284,13 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
         double u = gsl_rng_uniform(rng);
         double limit = u > 0 ? cur_s - scale * log(u) : INFINITY;
         int undone;
-        double t = apply(w, op, &cfg, limit, &undone);
+        double t;
+        if (precheck_rejects(w, op, &cfg, limit, &t)) {
+            undone = 1;
+            c->rejected_early++;
+        } else {
+            t = apply(w, op, &cfg, limit, &undone);
+        }
         c->proposals++;
         chain_s = search_now() - start;
         int keep = t <= cur_s || t < limit;
@@ -528,6 +553,7 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
         r->proposals += c->proposals;
         r->accepted += c->accepted;
         r->over_capacity += c->over_capacity;
+        r->rejected_early += c->rejected_early;
         r->interrupted |= c->interrupted;
         for (long k = 0; k < c->nlog; k++)
             search_log_push(&r->log, &r->log_len, &r->log_cap, &c->log[k]);

@@ -130,6 +130,9 @@ typedef struct soap_search_options {
                               SOAP_SEARCH_BETA_AUTO / the best initial time */
     soap_search_space space;
     int full_sim;          /* 1: full simulation per proposal instead of delta */
+    int no_precheck;       /* 1: mcmc, anneal: no rejection from a lower
+                              bound before the delta (soap_sim_bound_change);
+                              the chain is the same either way */
     int allow_over_capacity; /* 1: also return strategies over memory capacity */
     int threads;           /* chains in parallel; <= 1: one thread */
     int no_stop_rule;      /* 1: chains run to their budget (no "best not
@@ -174,6 +177,9 @@ typedef struct soap_search_result {
     long proposals;        /* all chains */
     long accepted;
     long over_capacity;    /* improvements refused for memory */
+    long rejected_early;   /* mcmc, anneal: proposals rejected before any
+                              task was built (a lower bound above the
+                              acceptance limit) */
     double elapsed_s;      /* wall clock */
     double beta;           /* mcmc: the beta used, 1/s */
     int chains;

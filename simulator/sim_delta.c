@@ -374,6 +374,81 @@ static void revert(soap_sim *sim, int replay)
     SOAP_ASSERT(sim->norder == sim->nlive);
 }
 
+/* ------------------------------------------------------------------ */
+/* A lower bound before building (soap_sim_bound_change)               */
+/* ------------------------------------------------------------------ */
+
+/* Subtracts the durations of group's tasks from their resources' entries
+ * in add[] (seconds). */
+static void bound_take(soap_sim *sim, int group, double *add)
+{
+    const sim_task *T = sim->tasks;
+    for (int x = sim->group_head[group]; x >= 0; x = T[x].gnext)
+        if (T[x].res >= 0)
+            add[T[x].res] -= T[x].dur;
+}
+
+/* Why it is a lower bound: apply() removes exactly the groups walked here
+ * and builds the same groups anew; every other task keeps its resource and
+ * duration. The new groups hold c's compute tasks (the durations
+ * sim_build_compute gives them, from the same cost lookups) plus transfers,
+ * synchronisation and updates of durations >= 0, left out here. A
+ * resource runs its tasks one at a time from time 0, so the new iteration
+ * time is at least any resource's total. The busy sums are kept by
+ * additions and subtractions (they drift from an exact sum by rounding) and
+ * the event loop adds in another order: the relative margin 1e-7 (as in
+ * apply's own busy test) times the sizes of the terms covers both. */
+double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c)
+{
+    SOAP_ASSERT(sim && c && sim->simulated);
+    SOAP_ASSERT(op >= 0 && op < sim->g->nops);
+    const soap_graph *g = sim->g;
+    const soap_op *o = &g->ops[op];
+    double *add = sim->bound_add;
+    bound_take(sim, sim_group_compute(sim, op), add);
+    for (int i = 0; i < o->ninputs; i++)
+        bound_take(sim, sim_group_edge(sim, sim->edge_base[op] + i), add);
+    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
+        bound_take(sim, sim_group_edge(sim, sim->cons[j]), add);
+    for (int k = 0; k < o->nweights; k++) {
+        int dup = 0;
+        for (int k2 = 0; k2 < k && !dup; k2++)
+            dup = o->weights[k2] == o->weights[k];
+        if (!dup)
+            bound_take(sim, sim_group_sync(sim, o->weights[k]), add);
+    }
+    /* c's compute tasks, costed as sim_build_compute costs them. */
+    const soap_device_type *prev_type = NULL;
+    int64_t prev_size[SOAP_MAX_DIMS] = {0};
+    soap_task_cost tc = {0, 0};
+    for (int t = 0; t < c->ntasks; t++) {
+        soap_region r = soap_config_task_region(g, op, c, t);
+        int dev = c->device[t];
+        const soap_device_type *type = &sim->m->types[sim->m->devices[dev].type];
+        int same = type == prev_type;
+        for (int d = 0; d < r.ndims && same; d++)
+            same = r.hi[d] - r.lo[d] == prev_size[d];
+        if (!same) {
+            tc = soap_costs_task(sim->costs, g, op, &r, type);
+            prev_type = type;
+            for (int d = 0; d < r.ndims; d++)
+                prev_size[d] = r.hi[d] - r.lo[d];
+        }
+        add[dev] += o->kind == SOAP_OP_INPUT ? tc.fwd_s : tc.fwd_s + tc.bwd_s;
+    }
+    /* The largest new total, less the margin; add[] back to zero. */
+    double lb = 0;
+    for (int r = 0; r < sim->nres; r++) {
+        double b = sim->res_busy[r] + add[r];
+        double size = sim->res_busy[r] + fabs(add[r]);
+        add[r] = 0;
+        b -= 1e-7 * size;
+        if (b > lb)
+            lb = b;
+    }
+    return lb;
+}
+
 double soap_sim_delta(soap_sim *sim, int op, const soap_config *c)
 {
     return soap_sim_delta_limit(sim, op, c, INFINITY, NULL);

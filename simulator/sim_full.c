@@ -111,6 +111,7 @@ static soap_sim *sim_create(const soap_graph *g, const soap_machine *m, soap_cos
     sim->res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_busy = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_busy_alt = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->bound_add = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_last = soap_xmalloc((size_t)sim->nres * sizeof(int));
     sim->snap_res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->snap_res_last = soap_xmalloc((size_t)sim->nres * sizeof(int));
@@ -188,6 +189,7 @@ void soap_sim_free(soap_sim *sim)
     free(sim->res_free);
     free(sim->res_busy);
     free(sim->res_busy_alt);
+    free(sim->bound_add);
     free(sim->res_last);
     free(sim->snap_res_free);
     free(sim->snap_res_last);

@@ -198,6 +198,9 @@ struct soap_sim {
                                   time; kept up to date by deltas, so it may
                                   drift from an exact sum by rounding) */
     double *res_busy_alt;      /* scratch: the next / the undone res_busy */
+    double *bound_add;         /* scratch of soap_sim_bound_change: per
+                                  resource, seconds its tasks would gain;
+                                  all zero between calls */
     int busy_swapped;          /* the last delta swapped the two */
     int *res_last;             /* per resource: its last task, -1 */
     double iteration_s;

@@ -140,6 +140,13 @@ double soap_sim_delta(soap_sim *sim, int op, const soap_config *c);
  * it is soap_sim_delta. limit = INFINITY is soap_sim_delta. */
 double soap_sim_delta_limit(soap_sim *sim, int op, const soap_config *c, double limit,
                             int *exact);
+/* A lower bound (seconds) of the iteration time soap_sim_delta(sim, op, c)
+ * would give, from the current resource totals and c's compute costs
+ * alone: no task is built and nothing changes but the cost cache. Costs
+ * O(tasks of op, of its edges and of its weights' synchronisation + the
+ * resources). A search that knows its acceptance limit first can reject a
+ * proposal without a delta when this bound is already above the limit. */
+double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c);
 /* Reverts the last soap_sim_delta (a rejected proposal); nothing after a
  * delta_limit that already undid itself. */
 void soap_sim_undo(soap_sim *sim);

@@ -5,7 +5,8 @@
  * proposal; proposals per second of each, and the end-to-end speedup of
  * delta over full (the chains are the same, so the ratio of proposal rates
  * is the ratio of search times for the same result). Also the best time
- * found against data parallelism.
+ * found against data parallelism, and the share of the delta search's
+ * proposals rejected before any task was built (its pre-check).
  *
  * usage: bench_search [--commit C] [--seconds S] [--model NAME] [CSV]
  * The CSV starts with '#' provenance lines: what was measured, the commit
@@ -39,6 +40,7 @@ typedef struct row {
     int devices, ops;
     double data_s;
     long props[2];
+    long rejected_early;  /* delta search: rejected before building */
     double secs[2], best[2];
     int failed;
     char error[sizeof ((soap_error *)0)->msg];
@@ -87,6 +89,8 @@ static void run_case(const char *model, const bench_machine *bm, double seconds,
         r->props[full] = res.proposals;
         r->secs[full] = res.elapsed_s;
         r->best[full] = res.best_s;
+        if (!full)
+            r->rejected_early = res.rejected_early;
         soap_search_result_free(&res);
     }
 out:
@@ -152,10 +156,10 @@ int main(int argc, char **argv)
     fprintf(f, "# seconds per search: %g; seed: %d; batch: %d per device\n", seconds, SEED,
             BATCH_PER_DEVICE);
     fprintf(f, "model,machine,devices,ops,data_s,delta_proposals,delta_s,delta_per_s,"
-               "delta_best_s,full_proposals,full_s,full_per_s,full_best_s,delta_speedup,"
+               "delta_best_s,delta_rejected_early_share,full_proposals,full_s,full_per_s,full_best_s,delta_speedup,"
                "best_speedup_over_data,status\n");
-    printf("%-13s %-8s %4s %5s %12s %12s %9s %9s\n", "model", "machine", "dev", "ops",
-           "delta prop/s", "full prop/s", "speedup", "vs data");
+    printf("%-13s %-8s %4s %5s %12s %8s %12s %9s %9s\n", "model", "machine", "dev", "ops",
+           "delta prop/s", "early", "full prop/s", "speedup", "vs data");
     int status = 0;
     for (const soap_model_info *mi = soap_models(); mi->name; mi++) {
         if (only && strcmp(only, mi->name) != 0)
@@ -166,17 +170,19 @@ int main(int argc, char **argv)
             double dps = rate(r.props[0], r.secs[0]), fps = rate(r.props[1], r.secs[1]);
             double sp = fps > 0 ? dps / fps : 0.0;
             double vs = r.best[0] > 0 ? r.data_s / r.best[0] : 0.0;
-            fprintf(f, "%s,%s,%d,%d,%.9g,%ld,%.6g,%.6g,%.9g,%ld,%.6g,%.6g,%.9g,%.4g,%.4g,%s\n",
+            double early = r.props[0] > 0 ? (double)r.rejected_early / (double)r.props[0] : 0.0;
+            fprintf(f,
+                    "%s,%s,%d,%d,%.9g,%ld,%.6g,%.6g,%.9g,%.4g,%ld,%.6g,%.6g,%.9g,%.4g,%.4g,%s\n",
                     r.model, r.machine, r.devices, r.ops, r.data_s, r.props[0], r.secs[0], dps,
-                    r.best[0], r.props[1], r.secs[1], fps, r.best[1], sp, vs,
+                    r.best[0], early, r.props[1], r.secs[1], fps, r.best[1], sp, vs,
                     r.failed ? "failed" : "ok");
             if (r.failed) {
                 fprintf(stderr, "bench_search: %s on %s: %s\n", r.model, r.machine, r.error);
                 status = 1;
                 continue;
             }
-            printf("%-13s %-8s %4d %5d %12.1f %12.2f %8.2fx %8.3fx\n", r.model, r.machine,
-                   r.devices, r.ops, dps, fps, sp, vs);
+            printf("%-13s %-8s %4d %5d %12.1f %7.1f%% %12.2f %8.2fx %8.3fx\n", r.model,
+                   r.machine, r.devices, r.ops, dps, 100.0 * early, fps, sp, vs);
             fflush(stdout);
         }
     }

@@ -4,11 +4,13 @@
  * mcmc with delta against full simulation, exhaustive search on tiny cases
  * against brute force, local optimality, the convergence log; simulator
  * clones and shared costs (what the threads of a search use); reinforce
- * (reproducible, finds a known best placement, never slower, bad options). */
+ * (reproducible, finds a known best placement, never slower, bad options);
+ * the chains of mcmc and anneal with and without their pre-check. */
 #include "test_main.h"
 
-#define SUITES(X) X(search_space) X(search_algos) X(search_exact) X(search_reinforce) \
-    X(sim_clone)
+#define SUITES(X)                                                                     \
+    X(search_space) X(search_algos) X(search_exact) X(search_reinforce) X(sim_clone)   \
+    X(search_precheck)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,

@@ -1,8 +1,8 @@
 /* Test runner of soap_sim: costs, hand-derived
- * simulations, delta against full simulation, results, trace and DOT. */
+ * simulations, delta against full simulation, the pre-check bound, results, trace and DOT. */
 #include "test_main.h"
 
-#define SUITES(X) X(costs) X(sim_cases) X(sim_delta) X(sim_output)
+#define SUITES(X) X(costs) X(sim_cases) X(sim_delta) X(sim_output) X(sim_bound)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
