@@ -9,7 +9,8 @@
 # files), a signal before the search starts ending it with nothing written,
 # and the errors: unknown algorithm, zero / negative / malformed / too large
 # budgets, impossible --dims, bad --threads, --beta and --init; reinforce
-# (its report and options, unsplit answers, same seed, bad --lr / --samples).
+# (its report and options, unsplit answers, same seed, bad --lr / --samples);
+# the mcmc pre-check (rejects early, same chain as --no-precheck).
 #
 # usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "search: P passed, F failed".
@@ -97,6 +98,21 @@ run search --model rnnlm --unroll 4 --machine p100x16 --devices 4 --batch 64 --b
     --seed 7 --out "$TMP/c.json" --full-sim --quiet
 rc_is 0
 if cmp -s "$TMP/a.json" "$TMP/c.json"; then pass; else what="--full-sim"; fail "strategy differs from delta"; fi
+
+# The pre-check rejects some proposals before building them, and changes nothing else.
+run search "${BASE[@]}" --budget 2000 --seed 3 --threads 1 --out "$TMP/pre.json" --json
+rc_is 0
+cp "$TMP/out" "$TMP/pre-report.json"
+run search "${BASE[@]}" --budget 2000 --seed 3 --threads 1 --out "$TMP/nopre.json" --json --no-precheck
+rc_is 0
+if cmp -s "$TMP/pre.json" "$TMP/nopre.json"; then pass; else what="--no-precheck"; fail "strategy differs with the pre-check"; fi
+py '
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(sys.stdin)
+assert a["rejected_early"] > 0 and b["rejected_early"] == 0, (a["rejected_early"], b["rejected_early"])
+for k in ["best_time_s", "proposals", "acceptance_rate"]:
+    assert a[k] == b[k], (k, a[k], b[k])
+' "pre-check: proposals rejected early, same chain without it" "$TMP/pre-report.json"
 
 # ---------------------------------------------------------------- check-local
 run search "${BASE[@]}" --algo greedy --init data --out "$TMP/greedy.json" --budget 1000000
