@@ -17,7 +17,9 @@
  *
  *   forward  (phase 0): op(20) | sub(1) | input(10) | dst(6) | src(6) | hop(5)
  *                       sub 0: the transfers into op, sub 1: op's fwd tasks
- *                       (the task index in the low bits)
+ *                       (the task index in the low bits); a transfer's dst
+ *                       and src are the smallest consumer and producer task
+ *                       of its device pair (one message per pair and edge)
  *   backward (phase 1): (2^20-1-op)(20) | sub(1) | as above; sub 0: op's bwd
  *                       tasks, sub 1: the gradients op sends to its inputs
  *   sync     (phase 2): weight+1(16) | shard(16) | step(8) | chunk(7) | hop(5)
