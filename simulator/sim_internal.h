@@ -17,7 +17,9 @@
  *
  *   forward  (phase 0): op(20) | sub(1) | input(10) | dst(6) | src(6) | hop(5)
  *                       sub 0: the transfers into op, sub 1: op's fwd tasks
- *                       (the task index in the low bits)
+ *                       (the task index in the low bits); a transfer's dst
+ *                       and src are the smallest consumer and producer task
+ *                       of its device pair (one message per pair and edge)
  *   backward (phase 1): (2^20-1-op)(20) | sub(1) | as above; sub 0: op's bwd
  *                       tasks, sub 1: the gradients op sends to its inputs
  *   sync     (phase 2): weight+1(16) | shard(16) | step(8) | chunk(7) | hop(5)
@@ -119,9 +121,10 @@ typedef struct sim_task {
     int gnext;          /* next task of the group, or next free slot */
     int op;             /* compute: the op; XFER/GRAD: the consumer op;
                            SYNC/UPDATE/JOIN: the weight */
-    int idx;            /* compute: task index; XFER/GRAD: consumer task;
+    int idx;            /* compute: task index; XFER/GRAD: the smallest
+                           consumer task the message feeds (or drains);
                            sync group: shard index */
-    int idx2;           /* XFER/GRAD: producer task; sync: step */
+    int idx2;           /* XFER/GRAD: the smallest producer task; sync: step */
     int input;          /* XFER/GRAD: input index; sync: chunk / replica */
     int dev;            /* compute/update: device; transfers: destination
                            device of the whole chain */
@@ -145,6 +148,17 @@ typedef struct sim_heap_item {
     uint64_t key;
     int id;
 } sim_heap_item;
+
+/* The message of one graph edge between one pair of devices
+ * (sim_build_edge): every piece from producer tasks on `src` to consumer
+ * tasks on `dst`. */
+typedef struct sim_pair {
+    int src, dst;              /* devices */
+    int smin, tmin;            /* smallest producer / consumer task: the key */
+    int64_t elems;             /* elements of all its pieces */
+    uint64_t smask, tmask;     /* producer / consumer tasks (bit = index) */
+} sim_pair;
+_Static_assert(SOAP_MAX_TASKS <= 64, "sim_pair's task masks are 64 bits");
 
 /* A growable int vector (scratch lists that stop growing after warm-up). */
 typedef struct sim_ivec {
@@ -212,6 +226,11 @@ struct soap_sim {
     int dep_start[SOAP_MAX_REPLICAS + 1]; /* one shard's replicas: their
                                   runs in grads */
     sim_ivec created, dead, changed;
+    sim_pair *pairs;           /* one edge's device pairs, SOAP_MAX_TASKS^2 */
+    int16_t pair_slot[SOAP_MAX_TASKS][SOAP_MAX_TASKS]; /* (producer device
+                                  rank, consumer device rank) -> index in
+                                  pairs; -1 between builds */
+    int *dev_rank;             /* per device: scratch rank, -1 between uses */
 
     /* The last delta, until the next one (or a full simulation) commits it:
      * what undo needs to put the previous graph and timeline back. The

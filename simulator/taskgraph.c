@@ -6,12 +6,15 @@
  *    depends on fwd (the activations). An INPUT has only a fwd task (data
  *    need no gradient).
  *  - edge(op, input): soap_decomp_edge's transfers. Same device: a plain
- *    dependency fwd(producer task) -> fwd(consumer task). Else a chain of
- *    transfer tasks over soap_machine_route's hops, each on its link
- *    direction (or bus) for latency + bytes / bandwidth seconds. Backward:
- *    the gradient of the same region goes from the consumer's bwd task back
- *    to the producer's bwd task over the route in the other direction (none
- *    for an INPUT producer).
+ *    dependency fwd(producer task) -> fwd(consumer task). Between two
+ *    devices: one message per (source device, destination device) pair,
+ *    carrying every piece between them, as a chain of transfer tasks over
+ *    soap_machine_route's hops, each on its link direction (or bus) for
+ *    latency + bytes / bandwidth seconds; it leaves after the fwd of every
+ *    contributing producer task and precedes the fwd of every consumer task
+ *    it feeds. Backward: the gradient of the same regions goes from those
+ *    consumers' bwd tasks back to those producers' bwd tasks as one message
+ *    over the route in the other direction (none for an INPUT producer).
  *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
  *    an update task after the bwd tasks that compute the shard's gradient on
  *    that device (soap_decomp_grads says which, per replica); ps: each other
@@ -84,6 +87,11 @@ void sim_pools_init(soap_sim *sim)
     sim->edges = soap_xmalloc((size_t)sim->edge_cap * sizeof *sim->edges);
     sim->task_used = sim->edge_used = 0;
     sim->task_free = sim->edge_free = -1;
+    sim->pairs = soap_xmalloc((size_t)SOAP_MAX_TASKS * SOAP_MAX_TASKS * sizeof *sim->pairs);
+    memset(sim->pair_slot, 0xff, sizeof sim->pair_slot); /* every entry -1 */
+    sim->dev_rank = soap_xmalloc((size_t)sim->m->ndevices * sizeof *sim->dev_rank);
+    for (int d = 0; d < sim->m->ndevices; d++)
+        sim->dev_rank[d] = -1;
 }
 
 void sim_pools_free(soap_sim *sim)
@@ -95,6 +103,8 @@ void sim_pools_free(soap_sim *sim)
     free(sim->snap_id);
     free(sim->snap_ready);
     free(sim->edges);
+    free(sim->pairs);
+    free(sim->dev_rank);
 }
 
 void sim_graph_clear(soap_sim *sim)
@@ -438,6 +448,44 @@ void sim_build_compute(soap_sim *sim, int op)
 /* Activation and gradient transfers of one graph edge                 */
 /* ------------------------------------------------------------------ */
 
+/* rank[t] = the rank of task t's device among the distinct devices of c,
+ * in the order of first use (0, 1, ...): a small index for pair_slot. */
+static void device_ranks(soap_sim *sim, const soap_config *c, int *rank)
+{
+    int n = 0;
+    for (int t = 0; t < c->ntasks; t++) {
+        int d = c->device[t];
+        if (sim->dev_rank[d] < 0)
+            sim->dev_rank[d] = n++;
+        rank[t] = sim->dev_rank[d];
+    }
+    for (int t = 0; t < c->ntasks; t++)
+        sim->dev_rank[c->device[t]] = -1;
+}
+
+/* Edges from `from` (a compute task id per task index: fwd_id or bwd_id of
+ * one op) for every task in mask to x, or from x to each if `into`. */
+static void link_mask(soap_sim *sim, const int *from, uint64_t mask, int x, int into)
+{
+    for (; mask; mask &= mask - 1) {
+        int t = __builtin_ctzll(mask);
+        if (into)
+            edge_add(sim, x, from[t]);
+        else
+            edge_add(sim, from[t], x);
+    }
+}
+
+/* The pieces of soap_decomp_edge between tasks on one device are plain
+ * dependencies. The pieces between two devices travel as one message per
+ * (source device, destination device) pair: its bytes are the sum of the
+ * pieces', it leaves when every producer task on the source that
+ * contributes has finished, and every consumer task on the destination
+ * that needs any of it waits for all of it (so does the gradient, in the
+ * other direction). Its key uses the smallest producer and consumer task of
+ * the pair, which name the pair (a task sits on one device). Received bytes
+ * are held (sim_result.c's memory figure) until the smallest consumer
+ * task's bwd, respectively the smallest producer task's bwd, ends. */
 void sim_build_edge(soap_sim *sim, int e)
 {
     const soap_graph *g = sim->g;
@@ -448,33 +496,55 @@ void sim_build_edge(soap_sim *sim, int e)
     int n = soap_decomp_edge(g, c, i, pc, cc, &sim->xfers);
     int group = sim_group_edge(sim, e);
     int grad = g->ops[p].kind != SOAP_OP_INPUT;
+    int prank[SOAP_MAX_TASKS], crank[SOAP_MAX_TASKS];
+    device_ranks(sim, pc, prank);
+    device_ranks(sim, cc, crank);
+    int npairs = 0;
     for (int k = 0; k < n; k++) {
         const soap_xfer *x = &sim->xfers.data[k];
         int s = x->src_task, t = x->dst_task;
         SOAP_ASSERT(s >= 0 && s < pc->ntasks && t >= 0 && t < cc->ntasks);
         int ds = pc->device[s], dt = cc->device[t];
-        int pf = sim->fwd_id[p][s], cf = sim->fwd_id[c][t];
-        int pb = sim->bwd_id[p][s], cb = sim->bwd_id[c][t];
         if (ds == dt) {
-            edge_add(sim, pf, cf);
+            edge_add(sim, sim->fwd_id[p][s], sim->fwd_id[c][t]);
             if (grad)
-                edge_add(sim, cb, pb);
+                edge_add(sim, sim->bwd_id[c][t], sim->bwd_id[p][s]);
             continue;
         }
-        double bytes = (double)soap_region_volume(&x->region) * SOAP_ELEM_BYTES;
-        chain_id id = {.op = c, .idx = t, .idx2 = s, .input = i};
-        int last = add_chain(sim, group, SIM_XFER, ds, dt, bytes,
-                             sim_key_pass(SIM_PHASE_FWD, c, 0, i, t, s),
-                             SIM_KEY_PASS_HOP_SHIFT, &id, pf, NULL);
-        edge_add(sim, last, cf);
-        sim->tasks[last].target = cf;
+        int16_t *slot = &sim->pair_slot[prank[s]][crank[t]];
+        if (*slot < 0) {
+            *slot = (int16_t)npairs;
+            sim->pairs[npairs++] = (sim_pair){.src = ds, .dst = dt, .smin = s, .tmin = t};
+        }
+        sim_pair *pr = &sim->pairs[*slot];
+        pr->elems += soap_region_volume(&x->region);
+        pr->smask |= 1ull << s;
+        pr->tmask |= 1ull << t;
+        if (s < pr->smin)
+            pr->smin = s;
+        if (t < pr->tmin)
+            pr->tmin = t;
+    }
+    for (int q = 0; q < npairs; q++) {
+        const sim_pair *pr = &sim->pairs[q];
+        sim->pair_slot[prank[pr->smin]][crank[pr->tmin]] = -1;
+        double bytes = (double)pr->elems * SOAP_ELEM_BYTES;
+        chain_id id = {.op = c, .idx = pr->tmin, .idx2 = pr->smin, .input = i};
+        int first;
+        int last = add_chain(sim, group, SIM_XFER, pr->src, pr->dst, bytes,
+                             sim_key_pass(SIM_PHASE_FWD, c, 0, i, pr->tmin, pr->smin),
+                             SIM_KEY_PASS_HOP_SHIFT, &id, -1, &first);
+        link_mask(sim, sim->fwd_id[p], pr->smask, first, 0);
+        link_mask(sim, sim->fwd_id[c], pr->tmask, last, 1);
+        sim->tasks[last].target = sim->fwd_id[c][pr->tmin];
         if (!grad)
             continue;
-        last = add_chain(sim, group, SIM_GRAD, dt, ds, bytes,
-                         sim_key_pass(SIM_PHASE_BWD, c, 1, i, t, s), SIM_KEY_PASS_HOP_SHIFT,
-                         &id, cb, NULL);
-        edge_add(sim, last, pb);
-        sim->tasks[last].target = pb;
+        last = add_chain(sim, group, SIM_GRAD, pr->dst, pr->src, bytes,
+                         sim_key_pass(SIM_PHASE_BWD, c, 1, i, pr->tmin, pr->smin),
+                         SIM_KEY_PASS_HOP_SHIFT, &id, -1, &first);
+        link_mask(sim, sim->bwd_id[c], pr->tmask, first, 0);
+        link_mask(sim, sim->bwd_id[p], pr->smask, last, 1);
+        sim->tasks[last].target = sim->bwd_id[p][pr->smin];
     }
 }
 

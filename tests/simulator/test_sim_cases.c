@@ -2,7 +2,7 @@
  * machines with task times pinned by a measured cost table, whose iteration
  * times are worked out here on paper from the semantics (DESIGN.md,
  * "Simulator"): a known transfer between two ops on two devices and its
- * gradient back; two transfers contending for one bus and for one link
+ * gradient back; the pieces of one edge between two devices as one message; two transfers contending for one bus and for one link
  * direction of a two-hop route; ring all-reduce (2(k-1) steps of latency +
  * (bytes/k)/bandwidth, also over two-hop routes) and parameter server (gather, update, send back) for
  * k replicas; weight sync overlapping the backward pass or waiting for it
@@ -157,6 +157,65 @@ START_TEST(test_known_transfer)
     ck_assert_int_eq(res.nsync, 2);
     ck_assert_double_eq_tol(res.bytes_total, 2 * 16000, 1e-9);
     ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_PCIE], 2 * 16000, 1e-9);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* One message per device pair                                         */
+/* ------------------------------------------------------------------ */
+/* The chain of test_known_transfer (same link, task times and update), with
+ * one side split in two tasks along the batch, both on one device: case 0
+ * fc1's two tasks on d0 (each 2e-4 / 4e-4 s), fc2 on d1; case 1 fc1 on d0,
+ * fc2's two tasks on d1 (each 3e-4 / 5e-4 s). The two pieces of fc1's
+ * output (8000 bytes each) travel as one message of 16000 bytes, X = 26 us,
+ * and so does the gradient, after both consumer bwd tasks (per piece, they
+ * would be two messages of 18 us each, pipelined behind the tasks).
+ *   case 0: time = x + 2 fc1 + X + fc2 + fc2' + X + 2 fc1' + u1
+ *           (both fc1' wait for the whole gradient; they share fc1.w on
+ *           d0, one shard, one update)
+ *   case 1: time = x + fc1 + X + 2 fc2 + 2 fc2' + X + fc1' + u1
+ *           (d1 runs fwd t0, fwd t1 (ready together), then bwd t0, bwd t1;
+ *           fc2.w's update on d1 takes 16 us, less than X) */
+START_TEST(test_one_message)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("chain", 8);
+    int x = add_input(g, "x", 8, 1000);
+    int fc1 = soap_add_linear(g, "fc1", x, 500, 0, -1);
+    int fc2 = soap_add_linear(g, "fc2", fc1, 250, 0, -1);
+    soap_machine *m = two_devices(1e9, 1e-5);
+    soap_strategy *s = soap_strategy_new(g, m);
+    int split = _i == 0 ? fc1 : fc2;
+    s->configs[split] = split0(g, split, 2);
+    s->configs[split].device[1] = (int16_t)(_i == 0 ? 0 : 1);
+    if (_i == 0)
+        s->configs[fc2] = soap_config_single(g, fc2, 1);
+    else
+        s->configs[fc2].device[0] = 1;
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc1, &s->configs[fc1], 2e-4, 4e-4);
+    table_add(table, "G", g, fc2, &s->configs[fc2], 3e-4, 5e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    double X = 1e-5 + 16000 / 1e9;
+    double u1 = 3 * 2e6 / G_MEMBW + G_LAUNCH;
+    double want = _i == 0 ? 1e-4 + 2 * 2e-4 + X + 3e-4 + 5e-4 + X + 2 * 4e-4 + u1
+                          : 1e-4 + 2e-4 + X + 2 * 3e-4 + 2 * 5e-4 + X + 4e-4 + u1;
+    ck_assert_double_eq_tol(r.t, want, TOL);
+    sim_testing_task xf = find_task(r.sim, SIM_TESTING_XFER, fc2, 0);
+    ck_assert_double_eq_tol(xf.dur, X, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    ck_assert_int_eq(res.ncomm, 2); /* one activation, one gradient hop */
+    ck_assert_double_eq_tol(res.bytes_total, 2 * 16000, 1e-9);
     soap_sim_result_free(&res);
     run_free(&r);
     soap_strategy_free(s);
@@ -591,6 +650,7 @@ Suite *soap_suite_sim_cases(void)
     Suite *s = suite_create("sim_cases");
     TCase *tc = tcase_create("known_transfer");
     tcase_add_test(tc, test_known_transfer);
+    tcase_add_loop_test(tc, test_one_message, 0, 2);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("contention");
