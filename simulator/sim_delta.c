@@ -418,24 +418,11 @@ double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c)
             bound_take(sim, sim_group_sync(sim, o->weights[k]), add);
     }
     /* c's compute tasks, costed as sim_build_compute costs them. */
-    const soap_device_type *prev_type = NULL;
-    int64_t prev_size[SOAP_MAX_DIMS] = {0};
-    soap_task_cost tc = {0, 0};
-    for (int t = 0; t < c->ntasks; t++) {
-        soap_region r = soap_config_task_region(g, op, c, t);
-        int dev = c->device[t];
-        const soap_device_type *type = &sim->m->types[sim->m->devices[dev].type];
-        int same = type == prev_type;
-        for (int d = 0; d < r.ndims && same; d++)
-            same = r.hi[d] - r.lo[d] == prev_size[d];
-        if (!same) {
-            tc = soap_costs_task(sim->costs, g, op, &r, type);
-            prev_type = type;
-            for (int d = 0; d < r.ndims; d++)
-                prev_size[d] = r.hi[d] - r.lo[d];
-        }
-        add[dev] += o->kind == SOAP_OP_INPUT ? tc.fwd_s : tc.fwd_s + tc.bwd_s;
-    }
+    soap_task_cost costs[SOAP_MAX_TASKS];
+    sim_config_costs(sim, op, c, costs);
+    for (int t = 0; t < c->ntasks; t++)
+        add[c->device[t]] +=
+            o->kind == SOAP_OP_INPUT ? costs[t].fwd_s : costs[t].fwd_s + costs[t].bwd_s;
     /* The largest new total, less the margin; add[] back to zero. */
     double lb = 0;
     for (int r = 0; r < sim->nres; r++) {

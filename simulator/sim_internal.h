@@ -261,6 +261,10 @@ void sim_pools_free(soap_sim *sim);
 void sim_graph_clear(soap_sim *sim);
 /* Builds every group of the current strategy. */
 void sim_build_all(soap_sim *sim);
+/* The forward and backward cost of every task of config c of op
+ * (out[0..c->ntasks)), the one costing rule of compute tasks (the task
+ * graph and the pre-check's bound both use it). */
+void sim_config_costs(soap_sim *sim, int op, const soap_config *c, soap_task_cost *out);
 void sim_build_compute(soap_sim *sim, int op);
 void sim_build_edge(soap_sim *sim, int edge);
 void sim_build_sync(soap_sim *sim, int weight);

@@ -389,12 +389,9 @@ static int add_chain(soap_sim *sim, int group, sim_kind kind, int a, int b, doub
 /* Compute tasks                                                       */
 /* ------------------------------------------------------------------ */
 
-void sim_build_compute(soap_sim *sim, int op)
+void sim_config_costs(soap_sim *sim, int op, const soap_config *c, soap_task_cost *out)
 {
     const soap_graph *g = sim->g;
-    const soap_op *o = &g->ops[op];
-    const soap_config *c = &sim->strat->configs[op];
-    int group = sim_group_compute(sim, op);
     /* The cost of the previous task, reused while the device type and the
      * block's sizes repeat (equal blocks on one kind of device: most
      * tasks), which saves the cache's hashing. */
@@ -403,8 +400,7 @@ void sim_build_compute(soap_sim *sim, int op)
     soap_task_cost tc = {0, 0};
     for (int t = 0; t < c->ntasks; t++) {
         soap_region r = soap_config_task_region(g, op, c, t);
-        int dev = c->device[t];
-        const soap_device_type *type = &sim->m->types[sim->m->devices[dev].type];
+        const soap_device_type *type = &sim->m->types[sim->m->devices[c->device[t]].type];
         int same = type == prev_type;
         for (int d = 0; d < r.ndims && same; d++)
             same = r.hi[d] - r.lo[d] == prev_size[d];
@@ -414,6 +410,22 @@ void sim_build_compute(soap_sim *sim, int op)
             for (int d = 0; d < r.ndims; d++)
                 prev_size[d] = r.hi[d] - r.lo[d];
         }
+        out[t] = tc;
+    }
+}
+
+void sim_build_compute(soap_sim *sim, int op)
+{
+    const soap_graph *g = sim->g;
+    const soap_op *o = &g->ops[op];
+    const soap_config *c = &sim->strat->configs[op];
+    int group = sim_group_compute(sim, op);
+    soap_task_cost costs[SOAP_MAX_TASKS];
+    sim_config_costs(sim, op, c, costs);
+    for (int t = 0; t < c->ntasks; t++) {
+        soap_region r = soap_config_task_region(g, op, c, t);
+        int dev = c->device[t];
+        soap_task_cost tc = costs[t];
         double bytes = (double)soap_region_volume(&r) * SOAP_ELEM_BYTES;
         int f = task_new(sim, group, sim_key_compute(SIM_PHASE_FWD, op, t), SIM_FWD, dev,
                          tc.fwd_s);
