@@ -552,13 +552,24 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Bad input                                                           */
 /* ------------------------------------------------------------------ */
+/* "chain": input x [8, 1000] (its op id into *x if x) and fc1 with `out`
+ * features: the graph the bad-input cases hand to the simulator. */
+static soap_graph *chain_graph(int64_t out, int *x)
+{
+    soap_graph *g = soap_graph_new("chain", 8);
+    int in = add_input(g, "x", 8, 1000);
+    soap_add_linear(g, "fc1", in, out, 0, -1);
+    if (x)
+        *x = in;
+    return g;
+}
+
 START_TEST(test_errors)
 {
     soap_error err;
     soap_error_clear(&err);
-    soap_graph *g = soap_graph_new("chain", 8);
-    int x = add_input(g, "x", 8, 1000);
-    soap_add_linear(g, "fc1", x, 500, 0, -1);
+    int x;
+    soap_graph *g = chain_graph(500, &x);
     soap_machine *m = two_devices(1e9, 1e-5);
     soap_machine *m4 = preset("p100x16", 4);
     soap_costs *c = soap_costs_new(NULL, &err);
@@ -612,9 +623,7 @@ START_TEST(test_mismatch_aborts)
 {
     soap_error err;
     soap_error_clear(&err);
-    soap_graph *g = soap_graph_new("chain", 8);
-    int x = add_input(g, "x", 8, 1000);
-    soap_add_linear(g, "fc1", x, 500, 0, -1);
+    soap_graph *g = chain_graph(500, NULL);
     soap_machine *m = two_devices(1e9, 1e-5);
     soap_machine *m4 = preset("p100x16", 4);
     soap_costs *c = soap_costs_new(NULL, &err);
@@ -631,10 +640,8 @@ START_TEST(test_other_model_aborts)
 {
     soap_error err;
     soap_error_clear(&err);
-    soap_graph *g = soap_graph_new("chain", 8);
-    soap_add_linear(g, "fc1", add_input(g, "x", 8, 1000), 500, 0, -1);
-    soap_graph *h = soap_graph_new("chain", 8);
-    soap_add_linear(h, "fc1", add_input(h, "x", 8, 1000), 400, 0, -1);
+    soap_graph *g = chain_graph(500, NULL);
+    soap_graph *h = chain_graph(400, NULL);
     soap_machine *m = two_devices(1e9, 1e-5);
     soap_costs *c = soap_costs_new(NULL, &err);
     soap_sim *sim = soap_sim_new(g, m, c, NULL, &err);

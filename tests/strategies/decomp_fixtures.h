@@ -85,6 +85,23 @@ static inline soap_graph *tiny_graph(void)
     return g;
 }
 
+/* The tiny graph's LSTM steps h1, h2, h3 (sharing w [4,6,12] and b [4,6]):
+ * h1 sample-split on devices {0,1}, h2 split over hidden (dim 2) on {2,3},
+ * h3 whole on device 1; the case test_decomp.c and test_decomp_grads.c
+ * derive shards and gradient producers of by hand. */
+static inline soap_strategy *lstm_steps_strategy(const soap_graph *g, const soap_machine *m)
+{
+    int h1 = op_id(g, "h1"), h2 = op_id(g, "h2"), h3 = op_id(g, "h3");
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[h1] = cfg(g, h1, DEG(2, 1, 1), DEG(0, 1));
+    s->configs[h2] = cfg(g, h2, DEG(1, 1, 2), DEG(2, 3));
+    s->configs[h3] = cfg(g, h3, DEG(1, 1, 1), DEG(1));
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_msg(soap_strategy_check(s, g, m, &err) == SOAP_OK, "%s", err.msg);
+    return s;
+}
+
 static inline soap_strategy *random_strategy(const soap_graph *g, const soap_machine *m,
                                       gsl_rng *rng)
 {

@@ -336,11 +336,7 @@ START_TEST(shards_lstm_steps)
     soap_machine *m = soap_machine_preset("p100x16", &err);
     soap_graph *g = tiny_graph();
     int h1 = op_id(g, "h1"), h2 = op_id(g, "h2"), h3 = op_id(g, "h3");
-    soap_strategy *s = soap_strategy_new(g, m);
-    s->configs[h1] = cfg(g, h1, DEG(2, 1, 1), DEG(0, 1));
-    s->configs[h2] = cfg(g, h2, DEG(1, 1, 2), DEG(2, 3));
-    s->configs[h3] = cfg(g, h3, DEG(1, 1, 1), DEG(1));
-    ck_assert_int_eq(soap_strategy_check(s, g, m, &err), SOAP_OK);
+    soap_strategy *s = lstm_steps_strategy(g, m);
     int w = g->ops[h1].weights[0], b = g->ops[h1].weights[1];
     ck_assert_int_eq(g->ops[h3].weights[0], w);
     soap_shard_vec sv = {0};
