@@ -174,6 +174,69 @@ int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *prod
 }
 
 /* ------------------------------------------------------------------ */
+/* All-gather edges                                                    */
+/* ------------------------------------------------------------------ */
+
+int soap_decomp_allgather(const soap_graph *g, int op, int i, const soap_config *producer,
+                          const soap_config *consumer, const soap_xfer_vec *xfers,
+                          soap_gather *out)
+{
+    SOAP_ASSERT(g && producer && consumer && xfers && out);
+    int np = producer->ntasks, nc = consumer->ntasks;
+    if (np < SOAP_GATHER_MIN_DEVICES || nc < SOAP_GATHER_MIN_DEVICES ||
+        xfers->n != np * nc)
+        return 0;
+    /* Every (consumer, producer) pair has one piece (soap_decomp_edge emits
+     * at most one per pair), so a count of np * nc means every pair is
+     * present; each piece must be the producer's whole block. */
+    int pop = g->ops[op].inputs[i];
+    soap_region block[SOAP_MAX_TASKS];
+    for (int s = 0; s < np; s++)
+        block[s] = soap_config_task_region(g, pop, producer, s);
+    for (int k = 0; k < xfers->n; k++) {
+        const soap_xfer *x = &xfers->data[k];
+        if (!soap_region_equal(&x->region, &block[x->src_task]))
+            return 0;
+    }
+    /* One device set on both sides. */
+    uint64_t pset[SOAP_MAX_DEVICES / 64 + 1] = {0}, cset[SOAP_MAX_DEVICES / 64 + 1] = {0};
+    for (int s = 0; s < np; s++)
+        pset[producer->device[s] / 64] |= 1ull << (producer->device[s] % 64);
+    for (int t = 0; t < nc; t++)
+        cset[consumer->device[t] / 64] |= 1ull << (consumer->device[t] % 64);
+    int k = 0;
+    for (size_t w = 0; w < sizeof pset / sizeof pset[0]; w++) {
+        if (pset[w] != cset[w])
+            return 0;
+        k += __builtin_popcountll(pset[w]);
+    }
+    if (k < SOAP_GATHER_MIN_DEVICES)
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->ndevices = k;
+    int r = 0;
+    for (int d = 0; d < SOAP_MAX_DEVICES && r < k; d++)
+        if (pset[d / 64] >> (d % 64) & 1)
+            out->devices[r++] = (int16_t)d;
+    for (int s = 0; s < np; s++) {
+        int pos = 0;
+        while (out->devices[pos] != producer->device[s])
+            pos++;
+        int64_t v = soap_region_volume(&block[s]);
+        out->elems[pos] += v;
+        out->total += v;
+    }
+    return 1;
+}
+
+int64_t soap_gather_edge_elems(const soap_gather *ga, int r, int backward)
+{
+    SOAP_ASSERT(ga && r >= 0 && r < ga->ndevices);
+    int pos = backward ? r : (r + 1) % ga->ndevices;
+    return ga->total - ga->elems[pos];
+}
+
+/* ------------------------------------------------------------------ */
 /* Weight shards                                                       */
 /* ------------------------------------------------------------------ */
 

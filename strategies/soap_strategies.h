@@ -132,6 +132,41 @@ void soap_xfer_vec_free(soap_xfer_vec *v);
 int soap_decomp_edge(const soap_graph *g, int op, int i, const soap_config *producer,
                      const soap_config *consumer, soap_xfer_vec *out);
 
+/* An all-gather edge: every consumer task needs the whole output block of
+ * every producer task, and the producer's and the consumer's tasks sit on
+ * one set of k >= SOAP_GATHER_MIN_DEVICES devices (e.g. a parameter-split
+ * linear layer reading a sample-split input on the same devices). Moved as
+ * point-to-point messages it costs k(k-1) messages, each over its route;
+ * moved as a ring all-gather (as NCCL does) it costs k ring edges, each
+ * carrying the blocks of every device but its receiver. The gradient goes
+ * back as a ring reduce-scatter over the same ring: each device's block is
+ * summed on its way around and ends at its producer device. Simulator and
+ * executor move such an edge the same way (soap_decomp_allgather decides).
+ *
+ * Ring position r holds devices[r] (ascending ids, so neighbours share a
+ * node where the machine numbers its devices node by node); ring edge r
+ * goes from devices[r] to devices[(r + 1) % k]. */
+#define SOAP_GATHER_MIN_DEVICES 3
+typedef struct soap_gather {
+    int ndevices;                     /* k, the ring's length */
+    int16_t devices[SOAP_MAX_TASKS];  /* ring order: ascending ids */
+    int64_t elems[SOAP_MAX_TASKS];    /* per ring position: elements of the
+                                         producer blocks on that device */
+    int64_t total;                    /* sum of elems */
+} soap_gather;
+
+/* 1 and *out when the edge (input i of op; xfers = its soap_decomp_edge)
+ * is an all-gather edge, else 0. O(xfers + tasks). */
+int soap_decomp_allgather(const soap_graph *g, int op, int i, const soap_config *producer,
+                          const soap_config *consumer, const soap_xfer_vec *xfers,
+                          soap_gather *out);
+/* Elements ring edge r carries: forward (all-gather), every block but the
+ * receiver's, total - elems[r + 1]; backward (reduce-scatter, the partial
+ * sums of every block but the sender's own, which ends its trip here),
+ * total - elems[r]. Over the whole ring each is (k - 1) x total: the bytes
+ * the point-to-point messages move. */
+int64_t soap_gather_edge_elems(const soap_gather *ga, int r, int backward);
+
 /* A replicated piece of a weight: a region of weight `weight` whose gradient
  * is computed on `ndevices` devices (summed there when more than one). */
 #define SOAP_MAX_REPLICAS SOAP_MAX_TASKS

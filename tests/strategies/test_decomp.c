@@ -122,6 +122,68 @@ START_TEST(linear_param_from_sample)
 }
 END_TEST
 
+START_TEST(allgather_edges)
+{
+    /* x [12,16] in 3 sample blocks of 4 rows (elements 64 each) -> fc linear
+     * 6 split 3 ways over F. Every fc task needs all of x: with both on
+     * devices {0, 1, 2} the edge is an all-gather over the ring 0 -> 1 -> 2
+     * -> 0. Ring edge r carries every block but its receiver's forward
+     * (128 elements each) and every block but its sender's backward. */
+    soap_graph *g = soap_graph_new("gather", 12);
+    const int64_t xs[2] = {12, 16};
+    int x = soap_add_input(g, "x", 2, xs, NULL, 0);
+    int fc = soap_add_linear(g, "fc", x, 6, 1, -1);
+    soap_config prod = cfg(g, x, DEG(3, 1), DEG(2, 0, 1));
+    soap_config cons = cfg(g, fc, DEG(1, 3), NULL);
+    soap_xfer_vec v = {0};
+    soap_gather ga;
+    soap_decomp_edge(g, fc, 0, &prod, &cons, &v);
+    ck_assert_int_eq(soap_decomp_allgather(g, fc, 0, &prod, &cons, &v, &ga), 1);
+    ck_assert_int_eq(ga.ndevices, 3);
+    for (int r = 0; r < 3; r++) {
+        ck_assert_int_eq(ga.devices[r], r);
+        ck_assert_int_eq(ga.elems[r], 64);
+        ck_assert_int_eq(soap_gather_edge_elems(&ga, r, 0), 128);
+        ck_assert_int_eq(soap_gather_edge_elems(&ga, r, 1), 128);
+    }
+    ck_assert_int_eq(ga.total, 192);
+
+    /* Unequal blocks: x in 6 blocks of 2 rows (32 elements), device 0
+     * holds blocks 0-3 (128), devices 1 and 2 one each. Forward edge 0
+     * (0 -> 1) carries 192 - 32, edge 2 (2 -> 0) 192 - 128; backward edge
+     * 0 carries 192 - 128 (device 0's own partial sums stay). */
+    prod = cfg(g, x, DEG(6, 1), DEG(0, 0, 0, 0, 1, 2));
+    soap_decomp_edge(g, fc, 0, &prod, &cons, &v);
+    ck_assert_int_eq(soap_decomp_allgather(g, fc, 0, &prod, &cons, &v, &ga), 1);
+    ck_assert_int_eq(ga.elems[0], 128);
+    ck_assert_int_eq(soap_gather_edge_elems(&ga, 0, 0), 160);
+    ck_assert_int_eq(soap_gather_edge_elems(&ga, 2, 0), 64);
+    ck_assert_int_eq(soap_gather_edge_elems(&ga, 0, 1), 64);
+    /* Over the whole ring: sum_r (total - elems[r]) = (k - 1) x total,
+     * what the k(k - 1) point-to-point messages move. */
+    int64_t sum = 0;
+    for (int r = 0; r < 3; r++)
+        sum += soap_gather_edge_elems(&ga, r, 0);
+    ck_assert_int_eq(sum, 2 * 192);
+
+    /* Not all-gathers: consumers on other devices; only two devices; each
+     * consumer needing only its own rows (fc split over samples). */
+    prod = cfg(g, x, DEG(3, 1), NULL);
+    soap_config other = cfg(g, fc, DEG(1, 3), DEG(3, 4, 5));
+    soap_decomp_edge(g, fc, 0, &prod, &other, &v);
+    ck_assert_int_eq(soap_decomp_allgather(g, fc, 0, &prod, &other, &v, &ga), 0);
+    soap_config two = cfg(g, fc, DEG(1, 3), DEG(0, 1, 1));
+    soap_config prod2 = cfg(g, x, DEG(3, 1), DEG(0, 1, 1));
+    soap_decomp_edge(g, fc, 0, &prod2, &two, &v);
+    ck_assert_int_eq(soap_decomp_allgather(g, fc, 0, &prod2, &two, &v, &ga), 0);
+    soap_config rows = cfg(g, fc, DEG(3, 1), NULL);
+    soap_decomp_edge(g, fc, 0, &prod, &rows, &v);
+    ck_assert_int_eq(soap_decomp_allgather(g, fc, 0, &prod, &rows, &v, &ga), 0);
+    soap_xfer_vec_free(&v);
+    soap_graph_free(g);
+}
+END_TEST
+
 START_TEST(concat_offsets)
 {
     /* a [4,3] and b [4,5] -> cat concat axis 1 -> [4,8], cat split 2 ways
@@ -500,6 +562,7 @@ Suite *soap_suite_decomp(void)
     tcase_add_test(tc, conv_halo);
     tcase_add_test(tc, linear_param_from_sample);
     tcase_add_test(tc, concat_offsets);
+    tcase_add_test(tc, allgather_edges);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
