@@ -251,6 +251,9 @@ static double apply(soap_sim *sim, int op, const soap_config *c, double limit, i
      * yet. */
     sim_task *T = sim->tasks;
     sim->nheap = 0;
+    int bounded = limit < INFINITY;
+    if (bounded)
+        memset(sim->res_left, 0, (size_t)sim->nres * sizeof *sim->res_left);
     for (int i = p; i < nold; i++) {
         int y = sim->order[i];
         sim_task *t = &T[y];
@@ -258,12 +261,19 @@ static double apply(soap_sim *sim, int op, const soap_config *c, double limit, i
         sim->snap_ready[i] = t->ready;
         if (t->res >= 0 && (t->res_prev < 0 || T[t->res_prev].pos < p))
             sim->res_last[t->res] = t->res_prev;
-        if (t->state != SIM_DEAD)
+        if (t->state != SIM_DEAD) {
             prepare(sim, y, p);
+            if (bounded && t->res >= 0)
+                sim->res_left[t->res] += t->dur;
+        }
         t->pos = INT32_MAX;
     }
-    for (int i = 0; i < sim->created.n; i++)
-        prepare(sim, sim->created.v[i], p);
+    for (int i = 0; i < sim->created.n; i++) {
+        int y = sim->created.v[i];
+        prepare(sim, y, p);
+        if (bounded && T[y].res >= 0)
+            sim->res_left[T[y].res] += T[y].dur;
+    }
     for (int r = 0; r < sim->nres; r++) {
         int t = sim->res_last[r];
         SOAP_ASSERT(t < 0 || T[t].pos < p);

@@ -111,6 +111,7 @@ static soap_sim *sim_create(const soap_graph *g, const soap_machine *m, soap_cos
     sim->res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_busy = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_busy_alt = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->res_left = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->bound_add = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_last = soap_xmalloc((size_t)sim->nres * sizeof(int));
     sim->snap_res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
@@ -189,6 +190,7 @@ void soap_sim_free(soap_sim *sim)
     free(sim->res_free);
     free(sim->res_busy);
     free(sim->res_busy_alt);
+    free(sim->res_left);
     free(sim->bound_add);
     free(sim->res_last);
     free(sim->snap_res_free);
@@ -284,6 +286,8 @@ double sim_event_loop(soap_sim *sim, double limit)
     const sim_edge *E = sim->edges;
     double *res_free = sim->res_free;
     int *res_last = sim->res_last;
+    double *res_left = sim->res_left;
+    int bounded = limit < INFINITY;
     int n = sim->norder;
     double pm = n ? sim->pmax[n - 1] : 0;
     while (sim->nheap > 0) {
@@ -311,9 +315,24 @@ double sim_event_loop(soap_sim *sim, double limit)
             pm = end;
         sim->pmax[n] = pm;
         n++;
-        if (end > limit) {
-            passed = end;
-            break;
+        if (bounded) {
+            if (end > limit) {
+                passed = end;
+                break;
+            }
+            /* The resource's remaining tasks run one after another from
+             * its free time on: its last end is at least res_free +
+             * res_left. The sum is rounded differently from the chain of
+             * max and + that gives the exact end: the relative margin
+             * covers it (as for the busy bound of a delta). */
+            if (t->res >= 0) {
+                double left = res_left[t->res] -= t->dur;
+                double lb = (end + left) * (1 - 1e-7);
+                if (lb > limit) {
+                    passed = lb;
+                    break;
+                }
+            }
         }
         for (int e = t->eout; e >= 0; e = E[e].next_out) {
             int y = E[e].dst;

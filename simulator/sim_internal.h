@@ -212,6 +212,10 @@ struct soap_sim {
                                   time; kept up to date by deltas, so it may
                                   drift from an exact sum by rounding) */
     double *res_busy_alt;      /* scratch: the next / the undone res_busy */
+    double *res_left;          /* per resource, during a bounded event loop
+                                  (a delta with a limit): the durations of
+                                  its tasks not processed yet, so that
+                                  res_free + res_left bounds its last end */
     double *bound_add;         /* scratch of soap_sim_bound_change: per
                                   resource, seconds its tasks would gain;
                                   all zero between calls */
@@ -303,10 +307,11 @@ extern const char *const sim_kind_names[SIM_KIND_COUNT];
 /* ---- sim_full.c ---- */
 /* Heap of ready tasks by (ready, key). */
 void sim_heap_push(soap_sim *sim, int id);
-/* Runs the event loop from the current heap, appending to the order. It
- * stops early, returning the end of the task that passed it, as soon as a
- * task ends after `limit` (the iteration time is then above the limit);
- * else it returns -1. */
+/* Runs the event loop from the current heap, appending to the order. With
+ * a finite `limit` it stops early, returning a lower bound of the
+ * iteration time above the limit, as soon as a task ends after it or a
+ * resource's free time plus the work it has left (res_left, which the
+ * caller fills for the tasks still to run) passes it; else it returns -1. */
 double sim_event_loop(soap_sim *sim, double limit);
 
 /* ---- sim_result.c ---- */
