@@ -24,7 +24,10 @@
 /* One build function per model file. `opt` may be NULL (all defaults). */
 soap_graph *soap_model_build_lenet(const soap_model_options *opt);
 soap_graph *soap_model_build_alexnet(const soap_model_options *opt);
+soap_graph *soap_model_build_resnet50(const soap_model_options *opt);
 soap_graph *soap_model_build_resnet101(const soap_model_options *opt);
+soap_graph *soap_model_build_resnet152(const soap_model_options *opt);
+soap_graph *soap_model_build_vgg16(const soap_model_options *opt);
 soap_graph *soap_model_build_inception_v3(const soap_model_options *opt);
 soap_graph *soap_model_build_rnntc(const soap_model_options *opt);
 soap_graph *soap_model_build_rnnlm(const soap_model_options *opt);

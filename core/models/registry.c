@@ -18,12 +18,18 @@ static const soap_model_info models[] = {
      soap_model_build_nmt},
     {"resnet101", "ResNet-101 on 224x224 ImageNet (44.5M parameters)",
      soap_model_build_resnet101},
+    {"resnet152", "ResNet-152 on 224x224 ImageNet (60.2M parameters)",
+     soap_model_build_resnet152},
+    {"resnet50", "ResNet-50 on 224x224 ImageNet (25.6M parameters)",
+     soap_model_build_resnet50},
     {"rnnlm", "RNN language model: 2 LSTM layers of 1024, vocabulary 10k; T steps",
      soap_model_build_rnnlm},
     {"rnntc", "RNN text classifier: embedding, 4 LSTM layers of 1024, 2 classes; T steps",
      soap_model_build_rnntc},
     {"transformer", "BERT-base-like encoder: L layers of 768, 12 heads, sequence S",
      soap_model_build_transformer},
+    {"vgg16", "VGG-16 (configuration D) on 224x224 ImageNet (138.4M parameters)",
+     soap_model_build_vgg16},
     {NULL, NULL, NULL},
 };
 

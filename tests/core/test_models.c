@@ -102,8 +102,9 @@ static int64_t linear_params(int64_t k, int64_t f)
 /* ------------------------------------------------------------------ */
 /* Registry and loading                                                */
 /* ------------------------------------------------------------------ */
-static const char *const builtin_names[] = {"alexnet", "inception_v3", "lenet", "nmt",
-                                            "resnet101", "rnnlm", "rnntc", "transformer"};
+static const char *const builtin_names[] = {
+    "alexnet",   "inception_v3", "lenet", "nmt",         "resnet101",
+    "resnet152", "resnet50",     "rnnlm", "rnntc",       "transformer", "vgg16"};
 #define NBUILTIN ((int)(sizeof builtin_names / sizeof builtin_names[0]))
 
 START_TEST(test_registry_lists_all)
@@ -118,7 +119,7 @@ START_TEST(test_registry_lists_all)
     ck_assert_int_eq(n, NBUILTIN);
     for (int i = 0; i < NBUILTIN; i++)
         ck_assert_ptr_nonnull(soap_model_find(builtin_names[i]));
-    ck_assert_ptr_null(soap_model_find("resnet50"));
+    ck_assert_ptr_null(soap_model_find("resnet34"));
     ck_assert_ptr_null(soap_model_find(""));
     ck_assert_ptr_null(soap_model_find(NULL));
 }
@@ -152,10 +153,10 @@ END_TEST
 START_TEST(test_load_unknown)
 {
     soap_error err = fresh_err();
-    soap_graph *g = soap_model_load("resnet50", NULL, &err);
+    soap_graph *g = soap_model_load("resnet34", NULL, &err);
     ck_assert_ptr_null(g);
     ck_assert_int_eq(err.code, SOAP_ERR_NOT_FOUND);
-    ck_assert_msg(strstr(err.msg, "unknown model 'resnet50'") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "unknown model 'resnet34'") != NULL, "%s", err.msg);
     for (int i = 0; i < NBUILTIN; i++)
         ck_assert_msg(strstr(err.msg, builtin_names[i]) != NULL, "'%s' not listed in: %s",
                       builtin_names[i], err.msg);
@@ -215,6 +216,12 @@ static const cnn_case cnn_cases[] = {
     {"alexnet", 61100840, 61.1e6, 0.72e9, 0.02},
     /* He et al. 2016: 44.5M parameters, 7.8 GFLOPs (multiply-adds). */
     {"resnet101", 44549160, 44.5e6, 7.8e9, 0.02},
+    /* torchvision: ResNet-50 25.6M, 4.09 GMAC; ResNet-152 60.2M, 11.51 G. */
+    {"resnet50", 25557032, 25.6e6, 4.09e9, 0.02},
+    {"resnet152", 60192808, 60.2e6, 11.51e9, 0.02},
+    /* Simonyan, Zisserman 2015 (configuration D): 138M parameters, 15.5G
+     * multiply-adds; torchvision 138,357,544 and 15.47 G. */
+    {"vgg16", 138357544, 138.36e6, 15.47e9, 0.02},
     /* torchvision: 27.2M with the auxiliary head, 23.8M without; 5.71 G. */
     {"inception_v3", 23834568, 23.8e6, 5.7e9, 0.02},
 };

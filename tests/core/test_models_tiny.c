@@ -23,8 +23,9 @@
 
 #include "soap_core.h"
 
-static const char *const tiny_names[] = {"alexnet", "inception_v3", "lenet", "nmt",
-                                         "resnet101", "rnnlm", "rnntc", "transformer"};
+static const char *const tiny_names[] = {
+    "alexnet",   "inception_v3", "lenet", "nmt",   "resnet101",  "resnet152",
+    "resnet50",  "rnnlm",        "rnntc", "transformer", "vgg16"};
 #define NTINY ((int)(sizeof tiny_names / sizeof tiny_names[0]))
 
 static soap_graph *load(const char *name, soap_model_options o)
@@ -155,9 +156,12 @@ static const tiny_case tiny_cases[] = {
     {"lenet", 9818, 20000, 3e6},
     {"nmt", 68672, 100000, 6e6},
     {"resnet101", 174030, 250000, 20e6},
+    {"resnet152", 237838, 300000, 25e6},
+    {"resnet50", 96782, 150000, 12e6},
     {"rnnlm", 17728, 30000, 2e6},
     {"rnntc", 32322, 50000, 3e6},
     {"transformer", 29632, 50000, 5e6},
+    {"vgg16", 34766, 50000, 12e6},
 };
 #define NCASES ((int)(sizeof tiny_cases / sizeof tiny_cases[0]))
 _Static_assert(NCASES == NTINY, "one size case per built-in model");

@@ -1,23 +1,28 @@
-/* resnet101.c: ResNet-101 (He, Zhang, Ren, Sun, "Deep Residual Learning for
- * Image Recognition", CVPR 2016) as in torchvision (v1.5: the stride of a
- * downsampling bottleneck sits in its 3x3 conv), on 224x224 images.
+/* resnet.c: the bottleneck ResNets ResNet-50, -101 and -152 (He, Zhang, Ren,
+ * Sun, "Deep Residual Learning for Image Recognition", CVPR 2016) as in
+ * torchvision (v1.5: the stride of a downsampling bottleneck sits in its
+ * 3x3 conv), on 224x224 images. They differ only in the blocks per stage:
+ * [3, 4, 6, 3], [3, 4, 23, 3] and [3, 8, 36, 3].
  *
  * Stem: conv 64 7x7/2 pad 3 + bn + relu (112x112), maxpool 3/2 pad 1 (56).
- * Four stages of bottleneck blocks [3, 4, 23, 3] with widths 64, 128, 256,
- * 512 (outputs 4x wider); stages 2-4 halve H and W in their first block.
+ * Four stages of bottleneck blocks with widths 64, 128, 256, 512 (outputs
+ * 4x wider); stages 2-4 halve H and W in their first block.
  * Block: 1x1 conv + bn + relu, 3x3 conv (stride) + bn + relu, 1x1 conv (4x
  * width) + bn, add the shortcut, relu. The shortcut is the block input, or
  * a projection (1x1 conv with the block's stride + bn) in the first block
  * of each stage. Convs have no bias (the batchnorm shifts). Head: global
  * average pool 7x7, flatten, linear 1000 with bias, softmax_ce.
- * Published figures (torchvision): 44,549,160 parameters (batchnorm gamma
- * and beta included, running statistics are buffers); 7.80 GFLOPS (about
- * 7.8e9 multiply-adds) per sample.
- * Tiny (opt->tiny): the same 33 blocks [3, 4, 23, 3] on 32x32 images (CIFAR
- * size: stem 16x16, maxpool 8, stages 8, 4, 2, 1, so the global average pool
- * is 1x1), stem 4 channels and stage widths 4, 8, 16, 32 (1/16; outputs 16
- * to 128), fc 10 classes: 174,030 parameters, about 0.76e6
- * multiply-adds per sample (13.8e6 forward FLOP at batch 8).
+ * Published figures (torchvision; batchnorm gamma and beta included,
+ * running statistics are buffers; GFLOPS there count multiply-adds):
+ *   resnet50   25,557,032 parameters,  4.09e9 multiply-adds per sample
+ *   resnet101  44,549,160 parameters,  7.80e9
+ *   resnet152  60,192,808 parameters, 11.51e9
+ * Tiny (opt->tiny): the same blocks on 32x32 images (CIFAR size: stem
+ * 16x16, maxpool 8, stages 8, 4, 2, 1, so the global average pool is 1x1),
+ * stem 4 channels and stage widths 4, 8, 16, 32 (1/16; outputs 16 to 128),
+ * fc 10 classes: resnet50 96,782 parameters (8.6e6 forward FLOP at batch
+ * 8), resnet101 174,030 (about 0.76e6 multiply-adds per sample, 13.8e6
+ * forward FLOP at batch 8), resnet152 237,838 (19.2e6).
  */
 #include "models_internal.h"
 
@@ -53,13 +58,14 @@ static int bottleneck(soap_graph *g, int stage, int block, int in, int64_t width
     return soap_add_unary(g, soap_model_name(nm, "%srelu3", p), x, SOAP_UNARY_RELU);
 }
 
-soap_graph *soap_model_build_resnet101(const soap_model_options *opt)
+/* The ResNet named `name` with blocks[s] bottlenecks in stage s. */
+static soap_graph *build_resnet(const char *name, const int blocks[4],
+                                const soap_model_options *opt)
 {
-    static const int blocks[4] = {3, 4, 23, 3};
     const int64_t n = soap_model_batch(opt);
     const int tiny = soap_model_tiny(opt);
     const int64_t side = tiny ? 32 : 224;
-    soap_graph *g = soap_graph_new("resnet101", n);
+    soap_graph *g = soap_graph_new(name, n);
     const int64_t image[4] = {n, 3, side, side};
     int x = soap_add_input(g, "data", 4, image, NULL, 0);
     int64_t width = soap_model_width(opt, 64, 16, 4);
@@ -79,4 +85,22 @@ soap_graph *soap_model_build_resnet101(const soap_model_options *opt)
     x = soap_add_linear(g, "fc", x, tiny ? 10 : 1000, 1, -1);
     soap_add_softmax_ce(g, "loss", x);
     return g;
+}
+
+soap_graph *soap_model_build_resnet50(const soap_model_options *opt)
+{
+    static const int blocks[4] = {3, 4, 6, 3};
+    return build_resnet("resnet50", blocks, opt);
+}
+
+soap_graph *soap_model_build_resnet101(const soap_model_options *opt)
+{
+    static const int blocks[4] = {3, 4, 23, 3};
+    return build_resnet("resnet101", blocks, opt);
+}
+
+soap_graph *soap_model_build_resnet152(const soap_model_options *opt)
+{
+    static const int blocks[4] = {3, 8, 36, 3};
+    return build_resnet("resnet152", blocks, opt);
 }
