@@ -150,7 +150,7 @@ typedef struct cli_command {
 /* The commands, each defined in its file (cmd_*.c); main.c lists them. */
 extern const cli_command cli_cmd_models, cli_cmd_machines, cli_cmd_strategies, cli_cmd_show,
     cli_cmd_machine, cli_cmd_strategy, cli_cmd_simulate, cli_cmd_algos, cli_cmd_search,
-    cli_cmd_check_local, cli_cmd_run, cli_cmd_profile, cli_cmd_validate;
+    cli_cmd_check_local, cli_cmd_run, cli_cmd_profile, cli_cmd_validate, cli_cmd_calibrate;
 
 /* Parses argv (argv[0] = the command's name) against cmd->opts, prints the
  * help for --help, checks the required options and runs the command: its

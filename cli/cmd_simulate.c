@@ -75,6 +75,13 @@ typedef struct run_info {
     soap_sim_options opt;
 } run_info;
 
+/* 1 when the device type carries a calibration of its own. */
+static int calibrated(const soap_device_type *t)
+{
+    return t->cal.gemm_eff != 0 || t->cal.conv_eff != 0 || t->cal.winograd != 0 ||
+           t->cal.mem_eff != 0;
+}
+
 static void print_text(const run_info *ri, const soap_sim_result *r)
 {
     const soap_machine *m = ri->m;
@@ -100,6 +107,13 @@ static void print_text(const run_info *ri, const soap_sim_result *r)
            r->ntasks, r->ncompute, r->ncomm, r->nsync);
     printf("task costs:     %ld measured, %ld analytic (distinct task shapes)\n",
            r->costs_measured, r->costs_analytic);
+    for (int t = 0; t < m->ntypes; t++) {
+        soap_device_calibration c = soap_cost_analytic_calibration(&m->types[t]);
+        printf("analytic %-6s %s: gemm %.3g, conv %.3g, winograd %.3g, memory %.3g\n",
+               cli_name(m->types[t].name),
+               calibrated(&m->types[t]) ? "calibrated" : "class defaults", c.gemm_eff,
+               c.conv_eff, c.winograd, c.mem_eff);
+    }
 
     printf("\nbytes moved between devices: %s", fmt_bytes(r->bytes_total, b1, sizeof b1));
     int any = 0;
@@ -184,6 +198,16 @@ static json_t *result_json(const run_info *ri, const soap_sim_result *r)
     json_t *costs = json_object();
     cli_json_set(costs, "measured", json_integer(r->costs_measured));
     cli_json_set(costs, "analytic", json_integer(r->costs_analytic));
+    json_t *cals = json_object();
+    for (int t = 0; t < ri->m->ntypes; t++) {
+        const soap_device_type *ty = &ri->m->types[t];
+        soap_device_calibration c = soap_cost_analytic_calibration(ty);
+        cli_json_set(cals, ty->name,
+                     json_pack("{s:b, s:f, s:f, s:f, s:f}", "calibrated", calibrated(ty),
+                               "gemm_eff", c.gemm_eff, "conv_eff", c.conv_eff, "winograd",
+                               c.winograd, "mem_eff", c.mem_eff));
+    }
+    cli_json_set(costs, "analytic_calibration", cals);
     cli_json_set(o, "costs", costs);
     cli_json_set(o, "trace", ri->trace ? json_string(ri->trace) : json_null());
     cli_json_set(o, "dot", ri->dot ? json_string(ri->dot) : json_null());

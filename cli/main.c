@@ -23,7 +23,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_models, &cli_cmd_machines, &cli_cmd_strategies,
     &cli_cmd_show,   &cli_cmd_machine,  &cli_cmd_strategy,   &cli_cmd_simulate,
     &cli_cmd_algos,  &cli_cmd_search,   &cli_cmd_check_local, &cli_cmd_run,
-    &cli_cmd_profile, &cli_cmd_validate,
+    &cli_cmd_profile, &cli_cmd_validate, &cli_cmd_calibrate,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

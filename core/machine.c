@@ -161,6 +161,16 @@ static const char *link_name_at(const soap_machine *m, int i) { return m->links[
 /* x within [lo, hi] (NaN is not). */
 static int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; }
 
+int soap_device_calibration_valid(const soap_device_calibration *c)
+{
+    SOAP_ASSERT(c);
+    const double effs[3] = {c->gemm_eff, c->conv_eff, c->mem_eff};
+    for (int i = 0; i < 3; i++)
+        if (effs[i] != 0 && !in_range(effs[i], SOAP_CAL_EFF_MIN, SOAP_CAL_EFF_MAX))
+            return 0;
+    return c->winograd == 0 || in_range(c->winograd, SOAP_CAL_WINOGRAD_MIN, SOAP_CAL_WINOGRAD_MAX);
+}
+
 /* "machine 'm': <what>: <field> <x> is out of range: expected lo..hi unit". */
 static soap_status out_of_range(soap_error *err, const soap_machine *m, const char *what,
                                 const char *name, const char *field, double x, double lo,
@@ -213,6 +223,15 @@ static soap_status check_machine(const soap_machine *m, soap_error *err)
         if (!in_range(ty->launch_overhead, 0, SOAP_LATENCY_MAX))
             return out_of_range(err, m, "device type", ty->name, "launch overhead",
                                 ty->launch_overhead, 0, SOAP_LATENCY_MAX, "seconds");
+        if (!soap_device_calibration_valid(&ty->cal))
+            return soap_error_set(err, SOAP_ERR_INVALID,
+                                  "machine '%s': device type '%s': calibration out of range "
+                                  "(gemm %g, conv %g, memory %g: expected 0 or %g..%g; "
+                                  "winograd %g: expected 0 or %g..%g)",
+                                  mn, soap_name_escape(ty->name, esc, sizeof esc),
+                                  ty->cal.gemm_eff, ty->cal.conv_eff, ty->cal.mem_eff,
+                                  SOAP_CAL_EFF_MIN, SOAP_CAL_EFF_MAX, ty->cal.winograd,
+                                  SOAP_CAL_WINOGRAD_MIN, SOAP_CAL_WINOGRAD_MAX);
     }
     int a, b;
     if (find_repeat(m->ntypes, type_name_at, m, &a, &b))
@@ -690,6 +709,11 @@ uint64_t soap_machine_fingerprint(const soap_machine *m)
         h = hash_double(h, m->types[i].mem_bandwidth);
         h = hash_double(h, m->types[i].mem_capacity);
         h = hash_double(h, m->types[i].launch_overhead);
+        const soap_device_calibration *c = &m->types[i].cal;
+        h = hash_double(h, c->gemm_eff);
+        h = hash_double(h, c->conv_eff);
+        h = hash_double(h, c->winograd);
+        h = hash_double(h, c->mem_eff);
     }
     h = hash_int(h, m->ndevices);
     for (int d = 0; d < m->ndevices; d++) {

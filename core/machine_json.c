@@ -12,6 +12,10 @@
  *    "links": [{"name": "n0.nv01", "kind": "nvlink", "bandwidth": 20e9,
  *               "latency_s": 1e-6, "ends": ["n0.gpu0", "n0.gpu1"]}, ...]}
  *
+ *  - optional per device type: "calibration": {"gemm_eff": 0.75,
+ *    "conv_eff": 0.8, "winograd": 2.2, "mem_eff": 0.7}, any of the four
+ *    (soap_device_calibration: efficiencies in 0.01..1, winograd 1..4; a
+ *    missing one keeps the class default), as `soap calibrate` writes it.
  *  - class: "gpu" or "cpu" (picks the analytic cost model's efficiency
  *    constants); peak_flops: FLOP/s (fp32); memory_bandwidth: bytes/s;
  *    memory_bytes: bytes; launch_overhead_s: seconds per task. Every figure
@@ -105,20 +109,30 @@ static int lookup(vertex_entry *table, const char *key)
     return e ? e->idx : -1;
 }
 
-/* Unknown keys are errors: a typo must not pass silently. */
-static soap_status check_keys(reader *r, json_t *obj, const char *where, const char *const *keys)
+static int key_in(const char *key, const char *const *keys)
+{
+    for (int i = 0; keys && keys[i]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Unknown keys are errors: a typo must not pass silently. Every key of
+ * `keys` is required, those of `optional` (may be NULL) may be left out. */
+static soap_status check_keys_opt(reader *r, json_t *obj, const char *where,
+                                  const char *const *keys, const char *const *optional)
 {
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
-        int known = 0;
-        for (int i = 0; keys[i]; i++)
-            known |= strcmp(key, keys[i]) == 0;
-        if (!known) {
+        if (!key_in(key, keys) && !key_in(key, optional)) {
             char list[256] = "";
-            for (int i = 0; keys[i]; i++) {
-                strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, keys[i], sizeof list - strlen(list) - 1);
+            for (int pass = 0; pass < 2; pass++) {
+                const char *const *k = pass ? optional : keys;
+                for (int i = 0; k && k[i]; i++) {
+                    strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
+                    strncat(list, k[i], sizeof list - strlen(list) - 1);
+                }
             }
             return fail(r, SOAP_ERR_PARSE, "%s: unknown key '%s' (expected: %s)", where,
                         esc(r, key), list);
@@ -128,6 +142,11 @@ static soap_status check_keys(reader *r, json_t *obj, const char *where, const c
         if (!json_object_get(obj, keys[i]))
             return fail(r, SOAP_ERR_PARSE, "%s: missing field '%s'", where, keys[i]);
     return SOAP_OK;
+}
+
+static soap_status check_keys(reader *r, json_t *obj, const char *where, const char *const *keys)
+{
+    return check_keys_opt(r, obj, where, keys, NULL);
 }
 
 static soap_status get_name(reader *r, json_t *v, const char *where, const char *field,
@@ -169,11 +188,37 @@ static soap_status get_array(reader *r, json_t *root, const char *field, json_t 
     return SOAP_OK;
 }
 
+/* A device type's "calibration": any of its four figures (a missing one
+ * keeps the class default). */
+static soap_status read_calibration(reader *r, json_t *c, const char *type_where,
+                                    soap_device_calibration *out)
+{
+    static const char *const optional[] = {"gemm_eff", "conv_eff", "winograd", "mem_eff", NULL};
+    static const char *const none[] = {NULL};
+    char where[96];
+    snprintf(where, sizeof where, "%s.calibration", type_where);
+    if (!json_is_object(c))
+        return fail(r, SOAP_ERR_PARSE, "%s: expected an object", where);
+    soap_status st = check_keys_opt(r, c, where, none, optional);
+    double *dst[4] = {&out->gemm_eff, &out->conv_eff, &out->winograd, &out->mem_eff};
+    for (int i = 0; i < 4 && st == SOAP_OK; i++) {
+        if (!json_object_get(c, optional[i]))
+            continue;
+        int wino = i == 2;
+        st = get_number(r, c, where, optional[i], wino ? SOAP_CAL_WINOGRAD_MIN : SOAP_CAL_EFF_MIN,
+                        wino ? SOAP_CAL_WINOGRAD_MAX : SOAP_CAL_EFF_MAX,
+                        wino ? "(times fewer multiply-adds)" : "(fraction of the nominal figure)",
+                        dst[i]);
+    }
+    return st;
+}
+
 static soap_status read_types(reader *r, json_t *types)
 {
     static const char *const keys[] = {"name",         "class",
                                        "peak_flops",   "memory_bandwidth",
                                        "memory_bytes", "launch_overhead_s", NULL};
+    static const char *const optional[] = {"calibration", NULL};
     size_t i;
     json_t *t;
     if (json_array_size(types) == 0)
@@ -183,7 +228,7 @@ static soap_status read_types(reader *r, json_t *types)
         snprintf(where, sizeof where, "device_types[%zu]", i);
         if (!json_is_object(t))
             return fail(r, SOAP_ERR_PARSE, "%s: expected an object", where);
-        soap_status st = check_keys(r, t, where, keys);
+        soap_status st = check_keys_opt(r, t, where, keys, optional);
         const char *name = NULL;
         soap_device_type ty;
         memset(&ty, 0, sizeof ty);
@@ -211,6 +256,8 @@ static soap_status read_types(reader *r, json_t *types)
         if (st == SOAP_OK)
             st = get_number(r, t, where, "launch_overhead_s", 0, SOAP_LATENCY_MAX, "seconds",
                             &ty.launch_overhead);
+        if (st == SOAP_OK && json_object_get(t, "calibration"))
+            st = read_calibration(r, json_object_get(t, "calibration"), where, &ty.cal);
         if (st != SOAP_OK)
             return st;
         if (lookup(r->types, name) >= 0)
@@ -466,13 +513,15 @@ static int figures_survive(const soap_machine *m, int digits)
 {
     char buf[64];
     for (int i = 0; i < m->ntypes + m->nlinks; i++) {
-        double x[4];
+        double x[8];
         int n;
         if (i < m->ntypes) {
             const soap_device_type *t = &m->types[i];
             x[0] = t->peak_flops, x[1] = t->mem_bandwidth, x[2] = t->mem_capacity;
             x[3] = t->launch_overhead;
-            n = 4;
+            x[4] = t->cal.gemm_eff, x[5] = t->cal.conv_eff, x[6] = t->cal.winograd;
+            x[7] = t->cal.mem_eff;
+            n = 8;
         } else {
             x[0] = m->links[i - m->ntypes].bandwidth, x[1] = m->links[i - m->ntypes].latency;
             n = 2;
@@ -496,11 +545,22 @@ struct json_t *soap_machine_to_json(const soap_machine *m)
     json_t *types = json_array();
     for (int i = 0; i < m->ntypes; i++) {
         const soap_device_type *t = &m->types[i];
-        json_array_append_new(
-            types, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f}", "name", t->name, "class",
-                             soap_device_class_name(t->cls), "peak_flops", t->peak_flops,
-                             "memory_bandwidth", t->mem_bandwidth, "memory_bytes",
-                             t->mem_capacity, "launch_overhead_s", t->launch_overhead));
+        json_t *jt = json_pack("{s:s, s:s, s:f, s:f, s:f, s:f}", "name", t->name, "class",
+                               soap_device_class_name(t->cls), "peak_flops", t->peak_flops,
+                               "memory_bandwidth", t->mem_bandwidth, "memory_bytes",
+                               t->mem_capacity, "launch_overhead_s", t->launch_overhead);
+        const char *const names[4] = {"gemm_eff", "conv_eff", "winograd", "mem_eff"};
+        const double vals[4] = {t->cal.gemm_eff, t->cal.conv_eff, t->cal.winograd,
+                                t->cal.mem_eff};
+        json_t *cal = json_object();
+        for (int k = 0; k < 4; k++)
+            if (vals[k] != 0)
+                json_object_set_new(cal, names[k], json_real(vals[k]));
+        if (json_object_size(cal) > 0)
+            json_object_set_new(jt, "calibration", cal);
+        else
+            json_decref(cal);
+        json_array_append_new(types, jt);
     }
     json_object_set_new(root, "device_types", types);
     json_t *devices = json_array();

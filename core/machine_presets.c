@@ -57,6 +57,10 @@ static soap_machine *p100x16(void)
         .mem_bandwidth = 732e9, /* [P100] HBM2 */
         .mem_capacity = 16e9,   /* [P100] "16 GB" CoWoS HBM2 */
         .launch_overhead = GPU_LAUNCH,
+        /* Fitted by `soap calibrate` to the single-GPU training
+         * throughputs of experiments/calibration/p100_tf_benchmarks_2017.csv
+         * (rms log error 0.044; every model within 7%). */
+        .cal = {.gemm_eff = 1.0, .conv_eff = 0.467, .winograd = 3.927, .mem_eff = 0.4501},
     };
     int type = soap_machine_add_type(m, &t);
     enum { NODES = 4, GPUS = 4 };
@@ -108,6 +112,10 @@ static soap_machine *k80x64(void)
         .mem_capacity = 12e9,
         /* Estimate: Kepler-era launch overhead, at the upper end of 5-10 us. */
         .launch_overhead = 10e-6,
+        /* Fitted by `soap calibrate` to
+         * experiments/calibration/k80_tf_benchmarks_2017.csv (rms log error
+         * 0.045; every model within 9%). */
+        .cal = {.gemm_eff = 0.9185, .conv_eff = 0.2469, .winograd = 3.999, .mem_eff = 0.2804},
     };
     int type = soap_machine_add_type(m, &t);
     enum { NODES = 16, GPUS = 4 };

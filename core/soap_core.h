@@ -393,6 +393,29 @@ int soap_device_class_parse(const char *s); /* -1 if unknown */
 #define SOAP_LATENCY_MAX 10.0          /* seconds: link latency and launch
                                           overhead lie in [0, 10] */
 
+/* How close a device type's kernels come to its nominal figures: the
+ * analytic cost model's efficiencies (simulator/cost_analytic.c), fitted to
+ * measured throughput by `soap calibrate` (soap_calibrate in soap_sim.h).
+ * A field of 0 means the device class's default; set ones lie in the
+ * ranges below (SOAP_CAL_*). */
+typedef struct soap_device_calibration {
+    double gemm_eff;  /* fraction of peak FLOP/s that large matrix products
+                         (linear, matmul, LSTM gates, attention) reach */
+    double conv_eff;  /* fraction of peak that convolutions reach on the
+                         multiply-adds they really do */
+    double winograd;  /* 3x3 and 5x5 stride-1 convolutions of >= 16 input
+                         channels do 1/winograd of the direct multiply-adds
+                         (the Winograd and FFT algorithms cuDNN picks) */
+    double mem_eff;   /* fraction of memory bandwidth that memory-bound
+                         kernels reach */
+} soap_device_calibration;
+#define SOAP_CAL_EFF_MIN 0.01     /* gemm_eff, conv_eff, mem_eff: (0.01..1] */
+#define SOAP_CAL_EFF_MAX 1.0
+#define SOAP_CAL_WINOGRAD_MIN 1.0 /* direct convolution */
+#define SOAP_CAL_WINOGRAD_MAX 4.0 /* F(4x4, 3x3) saves at most 4x */
+/* 1 when every field is 0 or in its range. */
+int soap_device_calibration_valid(const soap_device_calibration *c);
+
 typedef struct soap_device_type {
     char name[SOAP_NAME_MAX];  /* "P100", "K80", "H100", "CPU" */
     soap_device_class cls;     /* GPU or CPU */
@@ -400,6 +423,7 @@ typedef struct soap_device_type {
     double mem_bandwidth;      /* bytes/s */
     double mem_capacity;       /* bytes */
     double launch_overhead;    /* seconds per task */
+    soap_device_calibration cal; /* zero: the class's defaults */
 } soap_device_type;
 
 #define SOAP_LINK_KINDS(X)          \

@@ -77,6 +77,9 @@ void soap_costs_counts(const soap_costs *c, long *measured, long *analytic);
  * curve; see simulator/cost_analytic.c). */
 soap_task_cost soap_cost_analytic(const soap_graph *g, int op, const soap_region *region,
                                   const soap_device_type *dev);
+/* The efficiencies the analytic model uses for dev: its calibration with
+ * the class defaults in the fields it leaves at 0. */
+soap_device_calibration soap_cost_analytic_calibration(const soap_device_type *dev);
 
 /* ------------------------------------------------------------------ */
 /* Simulation                                                          */
@@ -181,6 +184,50 @@ void soap_sim_result_free(soap_sim_result *r);
  * one event per task) and DOT task graph of the last simulation. */
 soap_status soap_sim_write_trace(const soap_sim *sim, const char *path, soap_error *err);
 soap_status soap_sim_write_dot(const soap_sim *sim, const char *path, soap_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Calibration of the analytic costs                                   */
+/* ------------------------------------------------------------------ */
+/* One measured training throughput: `model` (built-in name or model file)
+ * trained data parallel on the first `devices` devices at global batch
+ * `batch`, `samples_per_s` samples per second. */
+typedef struct soap_calib_row {
+    char model[256];
+    int64_t batch;
+    int devices;
+    double samples_per_s;
+    int line;             /* in the file it came from */
+} soap_calib_row;
+
+/* Reads a measurement file: '#' comment lines, the header
+ * "model,batch,devices,samples_per_s", then one row per line. Errors name
+ * the file and line. *rows is owned by the caller (soap_calib_rows_free). */
+soap_status soap_calib_read_csv(const char *path, soap_calib_row **rows, int *nrows,
+                                soap_error *err);
+void soap_calib_rows_free(soap_calib_row *rows);
+
+typedef struct soap_calib_result {
+    int type;                    /* the device type fitted */
+    soap_device_calibration cal; /* its fitted calibration */
+    int nrows;
+    double *predicted;           /* samples/s per row with cal, owned */
+    double rms_log;              /* root mean square of ln(predicted time /
+                                    measured time) */
+    int iterations;              /* of the best fit */
+    long simulations;            /* full simulations the fit ran */
+} soap_calib_result;
+void soap_calib_result_free(soap_calib_result *r);
+
+/* Fits the calibration of device type `type_name` of m (NULL: the type of
+ * device 0) to the rows: least squares on log time over gemm_eff, conv_eff,
+ * winograd and mem_eff, each kept in its range (simulator/calibrate.c).
+ * Every row is simulated data parallel with the analytic costs (a measured
+ * cost table would hide what is fitted). Needs at least 4 rows; a row's
+ * model must load, its devices must exist and be of that type. `source`
+ * names the measurements in messages (their file). r is zeroed first. */
+soap_status soap_calibrate(const soap_machine *m, const char *type_name,
+                           const soap_calib_row *rows, int nrows, const char *source,
+                           soap_calib_result *r, soap_error *err);
 
 #ifdef __cplusplus
 }

@@ -932,6 +932,19 @@ static const struct {
     {"\"class\": \"gpu\"", "\"class\": \"tpu\"",
      "device_types[0]: unknown class 'tpu' (classes: gpu, cpu)"},
     {"\"class\": \"gpu\", ", "", "device_types[0]: missing field 'class'"},
+    /* The optional calibration of a device type. */
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 5e-6, \"calibration\": {\"winograd\": 9}",
+     "device_types[0].calibration: winograd 9 is out of range: expected 1..4"},
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 5e-6, \"calibration\": {\"gemm_eff\": 0}",
+     "device_types[0].calibration: gemm_eff 0 is out of range: expected 0.01..1"},
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 5e-6, \"calibration\": {\"gemm\": 0.5}",
+     "device_types[0].calibration: unknown key 'gemm' (expected: gemm_eff, conv_eff, winograd, "
+     "mem_eff)"},
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 5e-6, \"calibration\": 0.5",
+     "device_types[0].calibration: expected an object"},
+    {"\"launch_overhead_s\": 5e-6", "\"launch_overhead_s\": 5e-6, \"calib\": {}",
+     "device_types[0]: unknown key 'calib' (expected: name, class, peak_flops, memory_bandwidth, "
+     "memory_bytes, launch_overhead_s, calibration)"},
     /* Names from the file are printed escaped. */
     {"\"type\": \"P100\", \"node\": 1", "\"type\": \"P\\u001b[2J\", \"node\": 1",
      "unknown type 'P\\x1b[2J' (types: P100)"},
@@ -962,6 +975,50 @@ START_TEST(test_json_edits)
     assert_has_msg(&err, path);
     assert_has_msg(&err, edit_table[_i].needle);
     unlink(path);
+}
+END_TEST
+
+/* A calibration in the file is read field by field (the missing ones stay
+ * 0: the class default), changes the fingerprint and is written back. */
+START_TEST(test_json_calibration)
+{
+    char src[512];
+    FILE *f = fopen(soap_test_data("machines/two-nodes.json", src, sizeof src), "r");
+    ck_assert_ptr_nonnull(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *from = "\"launch_overhead_s\": 5e-6";
+    char *at = strstr(text, from);
+    ck_assert_ptr_nonnull(at);
+    char edited[8192];
+    snprintf(edited, sizeof edited, "%.*s%s%s", (int)(at - text), text,
+             "\"launch_overhead_s\": 5e-6, \"calibration\": {\"conv_eff\": 0.45, \"winograd\": 2.5}",
+             at + strlen(from));
+    char path[64], path2[64];
+    soap_test_tmpfile(path, sizeof path, ".json");
+    soap_test_write(path, edited);
+    soap_error err;
+    soap_error_clear(&err);
+    soap_machine *m = soap_machine_read_json(path, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    soap_machine *plain = soap_machine_read_json(src, &err);
+    ck_assert_msg(plain != NULL, "%s", err.msg);
+    const soap_device_calibration *c = &m->types[0].cal;
+    ck_assert(c->conv_eff == 0.45 && c->winograd == 2.5 && c->gemm_eff == 0 && c->mem_eff == 0);
+    ck_assert(soap_machine_fingerprint(m) != soap_machine_fingerprint(plain));
+    soap_test_tmpfile(path2, sizeof path2, ".json");
+    ck_assert_int_eq(soap_machine_write_json(m, path2, &err), SOAP_OK);
+    soap_machine *back = soap_machine_read_json(path2, &err);
+    ck_assert_msg(back != NULL, "%s", err.msg);
+    ck_assert(memcmp(&back->types[0].cal, c, sizeof *c) == 0);
+    ck_assert(soap_machine_fingerprint(back) == soap_machine_fingerprint(m));
+    soap_machine_free(back);
+    soap_machine_free(plain);
+    soap_machine_free(m);
+    unlink(path);
+    unlink(path2);
 }
 END_TEST
 
@@ -1066,6 +1123,7 @@ Suite *soap_suite_machine(void)
     tcase_add_test(tc, test_json_hand_written);
     tcase_add_loop_test(tc, test_json_errors, 0, N(bad_json_table));
     tcase_add_loop_test(tc, test_json_edits, 0, N(edit_table));
+    tcase_add_test(tc, test_json_calibration);
     tcase_add_test(tc, test_json_precision);
     tcase_add_test(tc, test_json_write_error);
     tcase_set_timeout(tc, 60);

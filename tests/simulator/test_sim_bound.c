@@ -35,7 +35,9 @@ typedef struct bound_case {
 } bound_case;
 
 static const bound_case cases[] = {
-    {"alexnet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, 1},
+    /* With the calibrated P100 (faster compute), alexnet's weight sync
+     * dominates at 4 devices: the compute bound no longer bites. */
+    {"alexnet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, 0},
     {"alexnet", "k80x64", 8, SOAP_SYNC_PS, 1, 0},
     {"inception_v3", "k80x64", 4, SOAP_SYNC_ALLREDUCE, 0, 1},
     {"lenet", "p100x16", 16, SOAP_SYNC_PS, 0, 0},
