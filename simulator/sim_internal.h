@@ -6,9 +6,10 @@
  * The task graph lives in two pools with free lists (tasks, edges), so that
  * a delta that removes and re-adds an operator's tasks allocates nothing
  * once the pools have grown to their working size. Tasks are grouped: the
- * compute tasks of one op, the transfers of one graph edge (op, input), the
- * weight synchronisation of one weight, and one global group (the barrier
- * used by no_overlap). A delta removes and rebuilds whole groups.
+ * compute tasks of one op, the transfers of one graph edge (op, input) (for
+ * an all-gather edge its ring collectives, joins included), the weight
+ * synchronisation of one weight, and one global group (the barrier used by
+ * no_overlap). A delta removes and rebuilds whole groups.
  *
  * Keys: every task has a unique 64-bit key that depends only on what the
  * task is (phase, op, task index, input, producer task, hop, shard, step,
