@@ -6,9 +6,10 @@
  * The task graph lives in two pools with free lists (tasks, edges), so that
  * a delta that removes and re-adds an operator's tasks allocates nothing
  * once the pools have grown to their working size. Tasks are grouped: the
- * compute tasks of one op, the transfers of one graph edge (op, input), the
- * weight synchronisation of one weight, and one global group (the barrier
- * used by no_overlap). A delta removes and rebuilds whole groups.
+ * compute tasks of one op, the transfers of one graph edge (op, input) (for
+ * an all-gather edge its ring collectives, joins included), the weight
+ * synchronisation of one weight, and one global group (the barrier used by
+ * no_overlap). A delta removes and rebuilds whole groups.
  *
  * Keys: every task has a unique 64-bit key that depends only on what the
  * task is (phase, op, task index, input, producer task, hop, shard, step,
@@ -22,6 +23,13 @@
  *                       of its device pair (one message per pair and edge)
  *   backward (phase 1): (2^20-1-op)(20) | sub(1) | as above; sub 0: op's bwd
  *                       tasks, sub 1: the gradients op sends to its inputs
+ *   an all-gather edge's collective (sim_build_edge), in the transfer
+ *   block of its pass (phase 0 sub 0 / phase 1 sub 1 of the consumer op):
+ *                       ... | input(10) | step(6) | ring(6) | hop(5) | 1(14)
+ *                       step 0: the join that starts it, 1: ring edge
+ *                       `ring`'s hops, 2: the join that ends it; the low
+ *                       field is 1 (a pair's message has 0 there), so the
+ *                       two never meet, and step orders start < hops < end
  *   sync     (phase 2): weight+1(16) | shard(16) | step(8) | chunk(7) | hop(5)
  *                       weight field 0: the no_overlap barrier
  *
@@ -66,6 +74,13 @@ static inline uint64_t sim_key_pass(int phase, int op, int sub, int input, int d
            ((uint64_t)input << 31) | ((uint64_t)dst << 25) | ((uint64_t)src << 19);
 }
 #define SIM_KEY_PASS_HOP_SHIFT 14
+/* A task of an all-gather edge's ring collective: step 0 / 2 (joins, ring
+ * 0) or 1 (ring edge `ring`, hop h added as h << SIM_KEY_PASS_HOP_SHIFT),
+ * in the consumer op's transfer block of `phase`. */
+static inline uint64_t sim_key_gather(int phase, int op, int input, int step, int ring)
+{
+    return sim_key_pass(phase, op, phase == SIM_PHASE_FWD ? 0 : 1, input, step, ring) | 1u;
+}
 /* A compute task (fwd in phase 0, bwd in phase 1): index t in the low bits. */
 static inline uint64_t sim_key_compute(int phase, int op, int t)
 {
@@ -90,7 +105,8 @@ typedef enum sim_kind {
     SIM_UPDATE,   /* weight update of one shard on one device */
     SIM_JOIN,     /* zero-duration join, no resource: every replica's gradient
                      of a shard is ready, or its all-reduce is done
-                     (allreduce) */
+                     (allreduce); or (gather = 1) an all-gather edge's
+                     collective may start / is done */
     SIM_BARRIER,  /* zero-duration, no resource: all backward tasks done
                      (no_overlap) */
     SIM_KIND_COUNT
@@ -117,20 +133,28 @@ typedef struct sim_task {
     uint8_t hop;        /* transfers: hop index along the route */
     uint8_t last;       /* transfers: 1 = last hop (arrives at a device) */
     uint8_t changed;    /* delta: predecessors changed */
+    uint8_t gather;     /* 1: a task of an all-gather edge's ring
+                           collective (XFER/GRAD hops, JOINs) */
     int group;          /* owning group */
     int gnext;          /* next task of the group, or next free slot */
-    int op;             /* compute: the op; XFER/GRAD: the consumer op;
-                           SYNC/UPDATE/JOIN: the weight */
+    int op;             /* compute: the op; XFER/GRAD and gather joins:
+                           the consumer op; SYNC/UPDATE/JOIN: the weight */
     int idx;            /* compute: task index; XFER/GRAD: the smallest
-                           consumer task the message feeds (or drains);
+                           consumer task the message feeds (or drains), for
+                           a gather ring edge its index r; gather joins: -1;
                            sync group: shard index */
-    int idx2;           /* XFER/GRAD: the smallest producer task; sync: step */
-    int input;          /* XFER/GRAD: input index; sync: chunk / replica */
+    int idx2;           /* XFER/GRAD: the smallest producer task, gather:
+                           the key's step (0, 1, 2); sync: step */
+    int input;          /* XFER/GRAD and gather joins: input index; sync:
+                           chunk / replica */
     int dev;            /* compute/update: device; transfers: destination
-                           device of the whole chain */
+                           device of the whole chain; joins: the first
+                           device of the ring */
     int link;           /* transfers: link of this hop */
-    int target;         /* last hops: the task fed (fwd / bwd / update);
-                           compute: the fwd <-> bwd partner; else -1 */
+    int target;         /* last hops: the task fed (fwd / bwd / update;
+                           gather: the smallest consumer fwd / producer bwd
+                           task on the receiving device); compute: the fwd
+                           <-> bwd partner; else -1 */
     double bytes;       /* transfers: bytes moved; compute: output bytes;
                            update: shard bytes */
 } sim_task;

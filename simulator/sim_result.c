@@ -30,6 +30,20 @@
  *  - ps: gradients gathered at the first replica, from arrival to the end of
  *    the update. Ring all-reduce chunks and the updated weights sent back are
  *    reduced / written in place and take nothing extra.
+ *  - an all-gather edge's ring (taskgraph.c's gather_pass): the message of
+ *    ring edge r is what its receiver gets, every block but its own
+ *    (forward) or the partial gradient sums of every block but the
+ *    sender's (backward), held like a pair's message: from its arrival to
+ *    the end of the bwd of the smallest consumer task on the receiver
+ *    (forward), respectively to the end of the smallest producer task's bwd
+ *    there (backward). Summed over the ring, each pass holds what the
+ *    k(k - 1) pairs would deliver.
+ * Task counts: ncomm counts transfer hops (XFER, GRAD) and the joins of
+ * all-gather collectives; nsync the weight synchronisation (SYNC, UPDATE,
+ * its joins) and the barrier. Bytes: every hop adds its bytes to its link's
+ * kind (bytes_by_kind), every message its bytes once (bytes_total, at hop
+ * 0); a ring edge of a collective is one message, so an all-gather edge
+ * adds (k - 1) x its producer's output bytes per pass, as its pairs did.
  * At equal times frees come before allocations (a buffer freed at t can be
  * reused by one allocated at t).
  */
@@ -228,7 +242,7 @@ void soap_sim_result_get(soap_sim *sim, soap_sim_result *r)
         r->ntasks++;
         if (t->kind == SIM_FWD || t->kind == SIM_BWD)
             r->ncompute++;
-        else if (t->kind == SIM_XFER || t->kind == SIM_GRAD)
+        else if (t->kind == SIM_XFER || t->kind == SIM_GRAD || t->gather)
             r->ncomm++;
         else
             r->nsync++;

@@ -15,6 +15,10 @@
  *    it feeds. Backward: the gradient of the same regions goes from those
  *    consumers' bwd tasks back to those producers' bwd tasks as one message
  *    over the route in the other direction (none for an INPUT producer).
+ *    An all-gather edge (soap_decomp_allgather: every consumer task needs
+ *    every producer block, one device set of k >= 3) is instead one ring
+ *    collective per pass (gather_pass): k messages along the ring rather
+ *    than k(k - 1) pairs, each with soap_gather_edge_elems' elements.
  *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
  *    an update task after the bwd tasks that compute the shard's gradient on
  *    that device (soap_decomp_grads says which, per replica); ps: each other
@@ -347,6 +351,7 @@ static int hop_res(const soap_sim *sim, const soap_hop *h)
 /* Identity of a chain's tasks (copied to every hop). */
 typedef struct chain_id {
     int op, idx, idx2, input;
+    int gather; /* 1: a ring edge of an all-gather edge's collective */
 } chain_id;
 
 /* Adds the hops of a transfer of `bytes` from device a to device b; hop h
@@ -369,6 +374,7 @@ static int add_chain(soap_sim *sim, int group, sim_kind kind, int a, int b, doub
         t->idx = id->idx;
         t->idx2 = id->idx2;
         t->input = id->input;
+        t->gather = (uint8_t)id->gather;
         t->dev = b;
         t->link = hops[h].link;
         t->hop = (uint8_t)h;
@@ -488,6 +494,87 @@ static void link_mask(soap_sim *sim, const int *from, uint64_t mask, int x, int 
     }
 }
 
+/* The ring collective of an all-gather edge (soap_decomp_allgather): in one
+ * pass (forward: the all-gather of the producer blocks, kind SIM_XFER;
+ * backward: the reduce-scatter of their gradients, SIM_GRAD), a join
+ * (step 0) after every task in `before`, then per ring edge r one message
+ * of soap_gather_edge_elems(r, backward) elements from devices[r] to
+ * devices[r + 1 mod k] as a chain over its route's hops (step 1, like a
+ * pair's message: latency + bytes / bandwidth per hop), then a join (step
+ * 2) that every task in `after` waits for. The message stands for the k - 1
+ * chunks the ring edge moves (their bytes in one task per hop, as the
+ * all-reduce does): the k ring edges together move the (k - 1) x total
+ * elements of the k(k - 1) point-to-point messages. Every consumer waits
+ * for the whole collective, also for the blocks its own device made (they
+ * need nothing else: the join follows every producer). `feed[r]` is the
+ * task the message into ring position r feeds (the smallest consumer fwd
+ * task, respectively the smallest producer bwd task, on that device): the
+ * received bytes are held until its bwd (forward) or its end (backward). */
+static void gather_pass(soap_sim *sim, int group, int c, int i, const soap_gather *ga,
+                        int phase, const int *before, int nbefore, const int *after,
+                        int nafter, const int *feed)
+{
+    int k = ga->ndevices, backward = phase == SIM_PHASE_BWD;
+    sim_kind kind = backward ? SIM_GRAD : SIM_XFER;
+    int join[2];
+    for (int j = 0; j < 2; j++) {
+        join[j] = task_new(sim, group, sim_key_gather(phase, c, i, 2 * j, 0), SIM_JOIN, -1, 0);
+        sim_task *t = &sim->tasks[join[j]];
+        t->op = c;
+        t->input = i;
+        t->idx2 = 2 * j;
+        t->dev = ga->devices[0];
+        t->gather = 1;
+    }
+    for (int q = 0; q < nbefore; q++)
+        edge_add(sim, before[q], join[0]);
+    for (int r = 0; r < k; r++) {
+        int to = (r + 1) % k;
+        double bytes = (double)soap_gather_edge_elems(ga, r, backward) * SOAP_ELEM_BYTES;
+        chain_id id = {.op = c, .idx = r, .idx2 = 1, .input = i, .gather = 1};
+        int last = add_chain(sim, group, kind, ga->devices[r], ga->devices[to], bytes,
+                             sim_key_gather(phase, c, i, 1, r), SIM_KEY_PASS_HOP_SHIFT, &id,
+                             join[0], NULL);
+        sim->tasks[last].target = feed[to];
+        edge_add(sim, last, join[1]);
+    }
+    for (int q = 0; q < nafter; q++)
+        edge_add(sim, join[1], after[q]);
+}
+
+static void build_gather(soap_sim *sim, int group, int c, int i, int p, const soap_gather *ga,
+                         int grad)
+{
+    const soap_config *pc = &sim->strat->configs[p], *cc = &sim->strat->configs[c];
+    int k = ga->ndevices;
+    for (int r = 0; r < k; r++)
+        sim->dev_rank[ga->devices[r]] = r;
+    /* The smallest consumer / producer task on each ring position (every
+     * position holds both: one device set). */
+    int cmin[SOAP_MAX_TASKS], pmin[SOAP_MAX_TASKS];
+    for (int r = 0; r < k; r++)
+        cmin[r] = pmin[r] = -1;
+    for (int t = cc->ntasks - 1; t >= 0; t--)
+        cmin[sim->dev_rank[cc->device[t]]] = t;
+    for (int s = pc->ntasks - 1; s >= 0; s--)
+        pmin[sim->dev_rank[pc->device[s]]] = s;
+    for (int r = 0; r < k; r++) {
+        SOAP_ASSERT(cmin[r] >= 0 && pmin[r] >= 0);
+        sim->dev_rank[ga->devices[r]] = -1;
+    }
+    int feed[SOAP_MAX_TASKS] = {0};
+    for (int r = 0; r < k; r++)
+        feed[r] = sim->fwd_id[c][cmin[r]];
+    gather_pass(sim, group, c, i, ga, SIM_PHASE_FWD, sim->fwd_id[p], pc->ntasks,
+                sim->fwd_id[c], cc->ntasks, feed);
+    if (!grad)
+        return;
+    for (int r = 0; r < k; r++)
+        feed[r] = sim->bwd_id[p][pmin[r]];
+    gather_pass(sim, group, c, i, ga, SIM_PHASE_BWD, sim->bwd_id[c], cc->ntasks,
+                sim->bwd_id[p], pc->ntasks, feed);
+}
+
 /* The pieces of soap_decomp_edge between tasks on one device are plain
  * dependencies. The pieces between two devices travel as one message per
  * (source device, destination device) pair: its bytes are the sum of the
@@ -508,6 +595,11 @@ void sim_build_edge(soap_sim *sim, int e)
     int n = soap_decomp_edge(g, c, i, pc, cc, &sim->xfers);
     int group = sim_group_edge(sim, e);
     int grad = g->ops[p].kind != SOAP_OP_INPUT;
+    soap_gather ga;
+    if (soap_decomp_allgather(g, c, i, pc, cc, &sim->xfers, &ga)) {
+        build_gather(sim, group, c, i, p, &ga, grad);
+        return;
+    }
     int prank[SOAP_MAX_TASKS], crank[SOAP_MAX_TASKS];
     device_ranks(sim, pc, prank);
     device_ranks(sim, cc, crank);
@@ -767,7 +859,11 @@ void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
     case SIM_XFER:
     case SIM_GRAD: {
         int p = g->ops[t->op].inputs[t->input];
-        if (t->kind == SIM_XFER)
+        if (t->gather)
+            snprintf(buf, len, "%s %s -> %s ring edge %d hop %d",
+                     t->kind == SIM_XFER ? "all-gather" : "reduce-scatter", g->ops[p].name,
+                     g->ops[t->op].name, t->idx, t->hop);
+        else if (t->kind == SIM_XFER)
             snprintf(buf, len, "%s t%d -> %s t%d hop %d", g->ops[p].name, t->idx2,
                      g->ops[t->op].name, t->idx, t->hop);
         else
@@ -787,6 +883,13 @@ void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
         snprintf(buf, len, "%s shard %d update", g->weights[t->op].name, t->idx);
         break;
     case SIM_JOIN:
+        if (t->gather) {
+            int p = g->ops[t->op].inputs[t->input];
+            int bwd = (t->key >> 62) == SIM_PHASE_BWD;
+            snprintf(buf, len, "%s %s -> %s %s", bwd ? "reduce-scatter" : "all-gather",
+                     g->ops[p].name, g->ops[t->op].name, t->idx2 == 0 ? "start" : "done");
+            break;
+        }
         snprintf(buf, len, "%s shard %d %s", g->weights[t->op].name, t->idx,
                  t->idx2 == 0 ? "gradients ready" : "all-reduce done");
         break;

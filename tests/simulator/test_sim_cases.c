@@ -226,6 +226,196 @@ START_TEST(test_one_message)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* All-gather edges                                                    */
+/* ------------------------------------------------------------------ */
+/* x [12,1000] -> fc1 (linear to 600, no bias), both split 3 ways by sample
+ * on d0, d1, d2 -> fc2 (linear to 300, no bias) split 3 ways by its out
+ * features on the same devices: each fc2 task needs all of fc1's output,
+ * every producer block whole, one device set of 3: an all-gather edge,
+ * moved as a ring collective d0 -> d1 -> d2 -> d0 (soap_decomp_allgather).
+ * Links 1 GB/s, 10 us. Per device: x 100 us, fc1 200 + 400 us, fc2 300 +
+ * 500 us. fc1's blocks are 4*600 elements (9600 bytes); ring edge r carries
+ * the two blocks its receiver lacks, 19200 bytes, forward (all-gather) and
+ * backward (reduce-scatter of the gradient), so per hop
+ *   X = 10 us + 19200 B / 1 GB/s = 29.2 us.
+ *  topology 0 "full": l01, l12, l02 point to point: each ring edge is one
+ *      hop on its own link direction, G = X per pass;
+ *  topology 1 "star": di - sw: each ring edge is two chained hops (di ->
+ *      sw, sw -> di+1), every direction used by one ring edge: G = 2X.
+ *      (As pairs, d0's two messages of 9600 bytes would queue on sw -> d0:
+ *      3 x 19.6 us instead of 58.4.)
+ * Timeline: x 0..100, fc1 100..300 everywhere; the all-gather 300..300+G;
+ * fc2 ..600+G, fc2' ..1100+G (fc2.w's slices: one update each, on the
+ * side); the reduce-scatter ..1100+2G; fc1' ..1500+2G; then fc1.w (B =
+ * 600*1000*4 bytes on all three) all-reduces: each ring hop moves 2(k-1) =
+ * 4 chunks of B/3, 4 (8e5 B / 1 GB/s + route latency) = 3240 us (full, 10
+ * us) or 3280 us (star, 20 us), every direction once; u1 = 3B / 1e11 + 1 us
+ * = 73 us.
+ *   time = 1500 us + 2G + sync + u1
+ * Tasks: per pass 3 ring edges x hops + 2 joins (ncomm); sync: 3 ring hops
+ * (full) or 6 (star), 2 joins, 3 updates of fc1.w, 3 of fc2.w's slices.
+ * Bytes: each pass moves 3 x 19200 = 2 x 28800 bytes (what the 6 pairs of
+ * 9600 would move), once per hop on the links, plus the all-reduce's 4 x
+ * 8e5 per ring hop.
+ * Memory on each device: weights 2 x (2.4e6 + 100*600*4) bytes, then the
+ * peak at 300+G..1100+G: x's block (4*1000*4 = 16000 bytes, held all
+ * along) + fc1's 9600 + the 19200 received + fc2's output (12*100*4 = 4800
+ * bytes); the 19200 of gradients received at 1100+2G come after the last
+ * two are freed at 1100+G. */
+static const char *const gather_topo[] = {"full", "star"};
+
+static soap_machine *gather_machine(int topo)
+{
+    soap_machine *m = devices(gather_topo[topo], 3);
+    if (topo == 0) {
+        int e01[2] = {0, 1}, e12[2] = {1, 2}, e02[2] = {0, 2};
+        soap_machine_add_link(m, "l01", SOAP_LINK_PCIE, 1e9, 1e-5, e01, 2);
+        soap_machine_add_link(m, "l12", SOAP_LINK_PCIE, 1e9, 1e-5, e12, 2);
+        soap_machine_add_link(m, "l02", SOAP_LINK_PCIE, 1e9, 1e-5, e02, 2);
+    } else {
+        int sw = soap_machine_add_switch(m, "sw");
+        char name[8];
+        for (int d = 0; d < 3; d++) {
+            int e[2] = {d, sw};
+            snprintf(name, sizeof name, "l%d", d);
+            soap_machine_add_link(m, name, SOAP_LINK_PCIE, 1e9, 1e-5, e, 2);
+        }
+    }
+    finish(m);
+    return m;
+}
+
+START_TEST(test_allgather)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("gather", 12);
+    int x = add_input(g, "x", 12, 1000);
+    int fc1 = soap_add_linear(g, "fc1", x, 600, 0, -1);
+    int fc2 = soap_add_linear(g, "fc2", fc1, 300, 0, -1);
+    soap_machine *m = gather_machine(_i);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x] = split0(g, x, 3);
+    s->configs[fc1] = split0(g, fc1, 3);
+    soap_config c2 = soap_config_single(g, fc2, 0);
+    c2.degree[1] = 3; /* out features: PARAMETER */
+    c2.ntasks = 3;
+    for (int t = 0; t < 3; t++)
+        c2.device[t] = (int16_t)t;
+    s->configs[fc2] = c2;
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_msg(soap_strategy_check(s, g, m, &err) == SOAP_OK, "%s", err.msg);
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc1, &s->configs[fc1], 2e-4, 4e-4);
+    table_add(table, "G", g, fc2, &s->configs[fc2], 3e-4, 5e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    int hops = _i == 0 ? 1 : 2;
+    double X = 1e-5 + 19200 / 1e9, G = hops * X;
+    double B = 600.0 * 1000 * 4;
+    double sync = 4 * (8e5 / 1e9 + hops * 1e-5), u1 = 3 * B / G_MEMBW + G_LAUNCH;
+    ck_assert_double_eq_tol(r.t, 1500e-6 + 2 * G + sync + u1, TOL);
+    /* fc2's tasks wait for the whole all-gather, also on the devices whose
+     * block they hold. */
+    for (int t = 0; t < 3; t++) {
+        sim_testing_task f = find_task(r.sim, SIM_TESTING_FWD, fc2, t);
+        ck_assert_int_eq(f.res, t);
+        ck_assert_double_eq_tol(f.start, 300e-6 + G, TOL);
+        sim_testing_task b = find_task(r.sim, SIM_TESTING_BWD, fc1, t);
+        ck_assert_double_eq_tol(b.start, 1100e-6 + 2 * G, TOL);
+    }
+    /* Ring edge 0's forward hops: X each, the first right after fc1. */
+    sim_testing_task h0 = find_task(r.sim, SIM_TESTING_XFER, fc2, 0);
+    ck_assert_double_eq_tol(h0.dur, X, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    ck_assert_int_eq(res.ncompute, 3 * 5);
+    ck_assert_int_eq(res.ncomm, 2 * (3 * hops + 2));
+    ck_assert_int_eq(res.nsync, 3 * hops + 2 + 3 + 3);
+    ck_assert_double_eq_tol(res.bytes_total, 2 * 3 * 19200 + 3 * 4 * 8e5, 1e-3);
+    ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_PCIE],
+                            hops * (2 * 3 * 19200 + 3 * 4 * 8e5), 1e-3);
+    double weights = 2 * (B + 100.0 * 600 * 4);
+    for (int d = 0; d < 3; d++)
+        ck_assert_double_eq_tol(res.peak_mem[d], weights + 16000 + 9600 + 19200 + 4800, 1e-6);
+    soap_sim_result_free(&res);
+    /* The labels name the collective. */
+    char label[256];
+    int seen = 0;
+    for (int i = 0; i < sim_testing_ntasks(r.sim); i++) {
+        sim_testing_label(r.sim, i, label, sizeof label);
+        seen += strncmp(label, "all-gather fc1 -> fc2", 21) == 0;
+        seen += strncmp(label, "reduce-scatter fc1 -> fc2", 25) == 0;
+    }
+    ck_assert_int_eq(seen, 2 * (3 * hops + 2));
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* Not an all-gather: the graph of test_allgather on four devices joined
+ * pairwise (1 GB/s, 10 us), fc1 split by sample on d0, d1, d2 and fc2 split
+ * by out features on d1, d2, d3: two device sets, so point-to-point
+ * messages as before: fc2 on d1 gets d0's and d2's blocks, on d2 d0's and
+ * d1's, on d3 all three: 7 messages of 9600 bytes, each on its own link
+ * direction, X = 10 us + 9.6 us, and their gradients back, each producer
+ * device's on distinct directions too. fc1.w's ring over d0, d1, d2 as in
+ * test_allgather (3240 us), u1 = 73 us.
+ *   time = 1500 us + 2X + 3240 us + 73 us; 14 transfer hops. */
+START_TEST(test_allgather_other_devices)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("gather", 12);
+    int x = add_input(g, "x", 12, 1000);
+    int fc1 = soap_add_linear(g, "fc1", x, 600, 0, -1);
+    int fc2 = soap_add_linear(g, "fc2", fc1, 300, 0, -1);
+    soap_machine *m = devices("four", 4);
+    char name[8];
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++) {
+            int e[2] = {a, b};
+            snprintf(name, sizeof name, "l%d%d", a, b);
+            soap_machine_add_link(m, name, SOAP_LINK_PCIE, 1e9, 1e-5, e, 2);
+        }
+    finish(m);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x] = split0(g, x, 3);
+    s->configs[fc1] = split0(g, fc1, 3);
+    soap_config c2 = soap_config_single(g, fc2, 0);
+    c2.degree[1] = 3;
+    c2.ntasks = 3;
+    for (int t = 0; t < 3; t++)
+        c2.device[t] = (int16_t)(t + 1);
+    s->configs[fc2] = c2;
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc1, &s->configs[fc1], 2e-4, 4e-4);
+    table_add(table, "G", g, fc2, &s->configs[fc2], 3e-4, 5e-4);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    double X = 1e-5 + 9600 / 1e9;
+    double sync = 4 * (8e5 / 1e9 + 1e-5), u1 = 3 * 2.4e6 / G_MEMBW + G_LAUNCH;
+    ck_assert_double_eq_tol(r.t, 1500e-6 + 2 * X + sync + u1, TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    ck_assert_int_eq(res.ncomm, 14);
+    ck_assert_double_eq_tol(res.bytes_total, 14 * 9600 + 3 * 4 * 8e5, 1e-3);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Contention                                                          */
 /* ------------------------------------------------------------------ */
 /* a on d0 and b on d1 (inputs [8,1000], 100 us each) feed add on d2 (200 us
@@ -658,6 +848,11 @@ Suite *soap_suite_sim_cases(void)
     TCase *tc = tcase_create("known_transfer");
     tcase_add_test(tc, test_known_transfer);
     tcase_add_loop_test(tc, test_one_message, 0, 2);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("allgather");
+    tcase_add_loop_test(tc, test_allgather, 0, 2);
+    tcase_add_test(tc, test_allgather_other_devices);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("contention");

@@ -11,7 +11,12 @@
  * bytes, memory, critical path, bounds). Undo restores the previous time
  * exactly. The cases alternate ps / allreduce and overlap / no_overlap;
  * three fold the random configs onto 2 or 3 devices, so that an edge's
- * pieces often share a device pair and travel as one message.
+ * pieces often share a device pair and travel as one message. Three start
+ * from owt instead and put the tasks of half of their random configs on
+ * devices 0, 1, ... in order (a split over all devices, as the built-ins
+ * place them), so that edges keep entering and leaving the all-gather
+ * pattern (ring collectives, soap_decomp_allgather); they check that the
+ * number of collective tasks changed along the way.
  * Half of the steps are bounded (soap_sim_delta_limit with a limit up to
  * 20% above the current time): one that gives up returns a lower bound
  * above its limit that the full simulation of the changed strategy
@@ -22,6 +27,7 @@
 #include <check.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,28 +51,34 @@ typedef struct delta_case {
     int fold;         /* > 0: a random config's task on device d runs on
                          d mod fold instead, so that many pieces of an edge
                          share a device pair (one message per pair) */
+    const char *start; /* the initial built-in strategy; NULL: data */
+    int cyclic;        /* 1: half of the random configs put task t on device
+                          t mod ndevices (all-gather edges come and go) */
 } delta_case;
 
 static const delta_case cases[] = {
-    {"alexnet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"alexnet", "k80x64", 8, SOAP_SYNC_PS, 1, "SAP", 0},
-    {"inception_v3", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 0},
-    {"inception_v3", "k80x64", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"lenet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0},
-    {"lenet", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0},
-    {"nmt", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"nmt", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "S", 0},
-    {"resnet101", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"resnet101", "k80x64", 4, SOAP_SYNC_PS, 0, "SAP", 0},
-    {"rnnlm", "p100x16", 4, SOAP_SYNC_PS, 1, "SAP", 0},
-    {"rnnlm", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"rnntc", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"rnntc", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0},
-    {"transformer", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"transformer", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0},
-    {"inception_v3", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 0, "SAP", 3},
-    {"nmt", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 2},
-    {"transformer", "k80x64", 8, SOAP_SYNC_PS, 1, "SAP", 2},
+    {"alexnet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"alexnet", "k80x64", 8, SOAP_SYNC_PS, 1, "SAP", 0, NULL, 0},
+    {"inception_v3", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 0, NULL, 0},
+    {"inception_v3", "k80x64", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"lenet", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0, NULL, 0},
+    {"lenet", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0, NULL, 0},
+    {"nmt", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"nmt", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "S", 0, NULL, 0},
+    {"resnet101", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"resnet101", "k80x64", 4, SOAP_SYNC_PS, 0, "SAP", 0, NULL, 0},
+    {"rnnlm", "p100x16", 4, SOAP_SYNC_PS, 1, "SAP", 0, NULL, 0},
+    {"rnnlm", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"rnntc", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"rnntc", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0, NULL, 0},
+    {"transformer", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"transformer", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0, NULL, 0},
+    {"inception_v3", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 0, "SAP", 3, NULL, 0},
+    {"nmt", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 2, NULL, 0},
+    {"transformer", "k80x64", 8, SOAP_SYNC_PS, 1, "SAP", 2, NULL, 0},
+    {"nmt", "k80x64", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, "owt", 1},
+    {"transformer", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 0, "owt", 1},
+    {"alexnet", "k80x64", 8, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0, "owt", 1},
 };
 
 typedef struct fixture {
@@ -94,7 +106,7 @@ static void setup(fixture *f, const delta_case *dc)
     f->b = soap_sim_new(f->g, f->m, f->costs, &opt, &err);
     ck_assert_msg(f->a && f->b, "%s", err.msg);
     soap_strategy_options so = {.seed = 1};
-    f->s = soap_strategy_load("data", f->g, f->m, &so, &err);
+    f->s = soap_strategy_load(dc->start ? dc->start : "data", f->g, f->m, &so, &err);
     ck_assert_msg(f->s != NULL, "%s", err.msg);
 }
 
@@ -157,6 +169,19 @@ static void same_results(soap_sim *a, soap_sim *b, int step)
     soap_sim_result_free(&rb);
 }
 
+/* Tasks of all-gather collectives in the last simulation (their labels
+ * name them). */
+static int gather_tasks(const soap_sim *sim)
+{
+    char label[256];
+    int n = 0;
+    for (int i = 0; i < sim_testing_ntasks(sim); i++) {
+        sim_testing_label(sim, i, label, sizeof label);
+        n += strncmp(label, "all-gather ", 11) == 0;
+    }
+    return n;
+}
+
 START_TEST(test_delta_equals_full)
 {
     const delta_case *dc = &cases[_i];
@@ -171,12 +196,15 @@ START_TEST(test_delta_equals_full)
     gsl_rng_set(rng, 1000 + (unsigned long)_i);
     soap_dims_mask mask;
     ck_assert(soap_dims_mask_parse(dc->dims, &mask, &err) == SOAP_OK);
-    int kept = 0, limited = 0;
+    int kept = 0, limited = 0, gather_min = INT32_MAX, gather_max = 0;
     for (int step = 0; step < STEPS; step++) {
         int op = (int)gsl_rng_uniform_int(rng, (unsigned long)f.g->nops);
         soap_config c = soap_config_random(f.g, op, f.m->ndevices, &mask, rng);
         for (int k = 0; dc->fold > 0 && k < c.ntasks; k++)
             c.device[k] = (int16_t)(c.device[k] % dc->fold);
+        if (dc->cyclic && gsl_rng_uniform(rng) < 0.5)
+            for (int k = 0; k < c.ntasks; k++)
+                c.device[k] = (int16_t)(k % f.m->ndevices);
         double before = t;
         /* Half of the steps bounded, as a Metropolis-Hastings step with its
          * threshold drawn first: a bounded delta that gives up must have
@@ -220,12 +248,20 @@ START_TEST(test_delta_equals_full)
         same_timeline(f.a, f.b, step);
         if (step % 100 == 99)
             same_results(f.a, f.b, step);
+        if (dc->cyclic && step % 10 == 0) {
+            int n = gather_tasks(f.b);
+            gather_min = n < gather_min ? n : gather_min;
+            gather_max = n > gather_max ? n : gather_max;
+        }
     }
     if (getenv("SOAP_TEST_TIMING"))
         fprintf(stderr, "%s on %s at %d: %d tasks at the end, %.1f s\n", dc->model,
                 dc->machine, dc->ndevices, sim_testing_ntasks(f.a),
                 (double)(clock() - t_start) / CLOCKS_PER_SEC);
     ck_assert(kept > STEPS / 10);
+    ck_assert_msg(!dc->cyclic || gather_min < gather_max,
+                  "%s on %s: all-gather tasks between %d and %d: no edge entered or left "
+                  "the pattern", dc->model, dc->machine, gather_min, gather_max);
     ck_assert_msg(limited >= 5, "%s on %s: only %d bounded deltas gave up", dc->model,
                   dc->machine, limited);
     gsl_rng_free(rng);

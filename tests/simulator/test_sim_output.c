@@ -349,16 +349,24 @@ START_TEST(test_trace_chain)
 }
 END_TEST
 
-/* A built-in model on 8 K80s (multi-hop routes, joins, both directions). */
+/* A built-in model on 8 K80s (multi-hop routes, joins, both directions):
+ * rnnlm under data and random, alexnet under owt, which splits fc7 by its
+ * out features over the 8 devices of its data-parallel input, an all-gather
+ * edge: its ring hops are on link tracks and its joins on the joins track,
+ * named as such. */
+static const struct {
+    const char *model, *strategy;
+} trace_cases[] = {{"rnnlm", "data"}, {"rnnlm", "random"}, {"alexnet", "owt"}};
+
 START_TEST(test_trace_model)
 {
     soap_error err;
     soap_error_clear(&err);
     soap_machine *m = soap_machine_load("k80x64", 8, &err);
     soap_model_options o = {.batch = 64, .unroll = 3};
-    soap_graph *g = soap_model_load("rnnlm", &o, &err);
+    soap_graph *g = soap_model_load(trace_cases[_i].model, &o, &err);
     soap_strategy_options so = {.seed = 3};
-    soap_strategy *s = soap_strategy_load(_i ? "random" : "data", g, m, &so, &err);
+    soap_strategy *s = soap_strategy_load(trace_cases[_i].strategy, g, m, &so, &err);
     ck_assert_msg(s != NULL, "%s", err.msg);
     soap_costs *costs = soap_costs_new(NULL, &err);
     soap_sim *sim = soap_sim_new(g, m, costs, NULL, &err);
@@ -369,6 +377,23 @@ START_TEST(test_trace_model)
      * (all its links are point-to-point). */
     int ntracks = m->ndevices + 2 * m->nlinks;
     json_t *doc = check_trace(sim, r.ntasks, ntracks);
+    int hops = 0, joins = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(doc, "traceEvents"), i, ev) {
+        const char *name = json_string_value(json_object_get(ev, "name"));
+        if (!name || strncmp(name, "all-gather ", 11) != 0)
+            continue;
+        int tid = (int)json_integer_value(json_object_get(ev, "tid"));
+        if (strstr(name, " ring edge "))
+            hops += tid >= m->ndevices && tid < ntracks;
+        else
+            joins += tid == ntracks;
+    }
+    if (_i == 2)
+        ck_assert_msg(hops >= 8 && joins >= 2, "owt: %d all-gather hops, %d joins", hops, joins);
+    else if (_i == 0) /* data: every piece stays on its device */
+        ck_assert_int_eq(hops + joins, 0);
     json_decref(doc);
     soap_sim_result_free(&r);
     soap_sim_free(sim);
@@ -450,7 +475,8 @@ Suite *soap_suite_sim_output(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("trace");
     tcase_add_test(tc, test_trace_chain);
-    tcase_add_loop_test(tc, test_trace_model, 0, 2);
+    tcase_add_loop_test(tc, test_trace_model, 0,
+                        (int)(sizeof trace_cases / sizeof trace_cases[0]));
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     tc = tcase_create("dot");
