@@ -113,7 +113,8 @@ const cli_opt cli_opt_costs = {
 const cli_opt cli_opt_sync = {
     .name = "sync", .kind = CLI_CUSTOM, COMMON(sim.sync), .parse = parse_sync,
     .value = "MODE",
-    .help = "weight synchronization: ps (parameter server) or allreduce (ring; default)"};
+    .help = "weight synchronization: ps (parameter server), allreduce (ring; default) or "
+            "master (the paper's runtime: per-node masters, then the first node's)"};
 const cli_opt cli_opt_no_overlap = {
     .name = "no-overlap", .kind = CLI_FLAG, COMMON(sim.no_overlap),
     .help = "start weight sync only after the whole backward pass"};

@@ -32,7 +32,7 @@ static soap_status check_inputs(const soap_graph *g, const soap_machine *m,
 {
     if (opt && ((int)opt->sync < 0 || opt->sync >= SOAP_SYNC_MODE_COUNT))
         return soap_error_set(err, SOAP_ERR_INVALID,
-                              "simulator: unknown weight sync mode %d (expected ps or allreduce)",
+                              "simulator: unknown weight sync mode %d (expected ps, allreduce or master)",
                               (int)opt->sync);
     if (g->nops >= SIM_KEY_MAX_OPS)
         return soap_error_set(err, SOAP_ERR_INVALID,

@@ -140,7 +140,11 @@ static void memory(soap_sim *sim, double *peak)
             }
             break;
         case SIM_SYNC:
-            if (t->last && sim->opt.sync == SOAP_SYNC_PS && t->idx2 == 1) {
+            /* Received gradients (ps: step 1; master: steps 1 and 2) are
+             * held until the task they feed ends. */
+            if (t->last && t->target >= 0 &&
+                ((sim->opt.sync == SOAP_SYNC_PS && t->idx2 == 1) ||
+                 (sim->opt.sync == SOAP_SYNC_MASTER && (t->idx2 == 1 || t->idx2 == 2)))) {
                 push_event(&ev, &nev, &evcap, t->dev, t->end, t->bytes);
                 push_event(&ev, &nev, &evcap, t->dev, T[t->target].end, -t->bytes);
             }

@@ -84,7 +84,15 @@ soap_device_calibration soap_cost_analytic_calibration(const soap_device_type *d
 /* ------------------------------------------------------------------ */
 /* Simulation                                                          */
 /* ------------------------------------------------------------------ */
-#define SOAP_SYNC_MODES(X) X(PS, "ps") X(ALLREDUCE, "allreduce")
+/* How the replicas of a weight shard synchronise (simulator/taskgraph.c):
+ *   ps: every replica sends its gradient to the first replica device, which
+ *       updates and sends the weights back;
+ *   allreduce: a ring all-reduce, then an update on every replica;
+ *   master: the paper's runtime, a two-level tree: each node's lowest
+ *       replica device (its master) gathers its node's gradients, the first
+ *       node's master gathers the node masters' sums and updates, and the
+ *       weights go back down the same tree. */
+#define SOAP_SYNC_MODES(X) X(PS, "ps") X(ALLREDUCE, "allreduce") X(MASTER, "master")
 typedef enum soap_sync_mode {
 #define SOAP_X_ENUM(e, s) SOAP_SYNC_##e,
     SOAP_SYNC_MODES(SOAP_X_ENUM)

@@ -1,6 +1,6 @@
 /* sync_names.c: names and parser of soap_sync_mode, generated from the one
  * X-macro list SOAP_SYNC_MODES in soap_sim.h (the names are the words the
- * command line and files use: "ps", "allreduce"). */
+ * command line and files use: "ps", "allreduce", "master"). */
 #include <string.h>
 
 #include "soap_sim.h"

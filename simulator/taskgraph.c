@@ -702,6 +702,83 @@ static int update_task(soap_sim *sim, int group, uint64_t key, int w, int si, in
     return u;
 }
 
+/* A sync transfer of the shard's bytes from device a to b (step, chunk r
+ * in the key), after `pred` (if >= 0); the last hop feeds `target` (if >=
+ * 0). Returns the last hop; *first its first. */
+static int sync_chain(soap_sim *sim, int group, int w, int si, int step, int r, int a, int b,
+                      double bytes, int pred, int *first)
+{
+    chain_id id = {.op = w, .idx = si, .idx2 = step, .input = r};
+    return add_chain(sim, group, SIM_SYNC, a, b, bytes, sim_key_sync(w, si, step, r),
+                     SIM_KEY_SYNC_HOP_SHIFT, &id, pred, first);
+}
+
+/* The paper's runtime (--sync master): replica x's node master is the
+ * first replica (lowest device: D is ascending) on its node; the global
+ * master is D[0], the master of its node. Steps (the key's step field):
+ * 1 each replica's gradient to its node master, 2 each other node master's
+ * sum to D[0] (once its node's gradients and its own are in), 3 the
+ * update on D[0] (once every node's sum and D[0]'s node are in), 4 the
+ * weights from D[0] to each other node master, 5 from each node master to
+ * its node's replicas. Summing the received gradients costs nothing beside
+ * the transfers (as for ps, whose update reads them). With every replica
+ * on one node it is ps. */
+static void build_master_tree(soap_sim *sim, int w, int si, const soap_shard *sh, double bytes)
+{
+    int group = sim_group_sync(sim, w);
+    int k = sh->ndevices;
+    const int16_t *D = sh->devices;
+    const soap_device *dev = sim->m->devices;
+    int master[SOAP_MAX_REPLICAS]; /* replica index of x's node master */
+    for (int x = 0; x < k; x++) {
+        master[x] = x;
+        for (int y = 0; y < x; y++)
+            if (dev[D[y]].node == dev[D[x]].node) {
+                master[x] = y;
+                break;
+            }
+    }
+    int u = update_task(sim, group, sim_key_sync(w, si, 3, 0), w, si, D[0], bytes);
+    /* Where a node master's gathered sum goes: D[0]'s update, or the first
+     * hop of the node master's send to D[0] (built below, node masters in
+     * ascending order, so step 1's arrivals are linked when it exists). */
+    int up[SOAP_MAX_REPLICAS];
+    for (int x = 0; x < k; x++)
+        up[x] = -1;
+    up[0] = u;
+    for (int x = 1; x < k; x++) {
+        if (master[x] != x)
+            continue;
+        int first;
+        int last = sync_chain(sim, group, w, si, 2, x, D[x], D[0], bytes, -1, &first);
+        edge_add(sim, last, u);
+        sim->tasks[last].target = u;
+        up[x] = first;
+    }
+    for (int x = 0; x < k; x++) {
+        if (master[x] == x) {
+            wait_grad(sim, x, up[x]);
+            continue;
+        }
+        int first;
+        int last = sync_chain(sim, group, w, si, 1, x, D[x], D[master[x]], bytes, -1, &first);
+        wait_grad(sim, x, first);
+        edge_add(sim, last, up[master[x]]);
+        sim->tasks[last].target = up[master[x]];
+    }
+    /* Down the tree: D[0] to the node masters, each master to its node. */
+    int down[SOAP_MAX_REPLICAS];
+    for (int x = 0; x < k; x++)
+        down[x] = -1;
+    down[0] = u;
+    for (int x = 1; x < k; x++)
+        if (master[x] == x)
+            down[x] = sync_chain(sim, group, w, si, 4, x, D[0], D[x], bytes, u, NULL);
+    for (int x = 1; x < k; x++)
+        if (master[x] != x)
+            sync_chain(sim, group, w, si, 5, x, D[master[x]], D[x], bytes, down[master[x]], NULL);
+}
+
 static void build_shard(soap_sim *sim, int w, int si, const soap_shard *sh)
 {
     int group = sim_group_sync(sim, w);
@@ -732,6 +809,10 @@ static void build_shard(soap_sim *sim, int w, int si, const soap_shard *sh)
             add_chain(sim, group, SIM_SYNC, D[0], D[r], bytes, sim_key_sync(w, si, 3, r),
                       SIM_KEY_SYNC_HOP_SHIFT, &id, u, NULL);
         }
+        return;
+    }
+    if (sim->opt.sync == SOAP_SYNC_MASTER) {
+        build_master_tree(sim, w, si, sh, bytes);
         return;
     }
     /* Ring all-reduce over the replicas in ascending order, as a collective:
@@ -875,6 +956,14 @@ void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
         if (sim->opt.sync == SOAP_SYNC_PS)
             snprintf(buf, len, "%s shard %d %s replica %d hop %d", g->weights[t->op].name,
                      t->idx, t->idx2 == 1 ? "gradient from" : "weights to", t->input, t->hop);
+        else if (sim->opt.sync == SOAP_SYNC_MASTER)
+            snprintf(buf, len, "%s shard %d %s replica %d hop %d", g->weights[t->op].name,
+                     t->idx,
+                     t->idx2 == 1   ? "gradient to its node master from"
+                     : t->idx2 == 2 ? "node sum to the master from"
+                     : t->idx2 == 4 ? "weights to the node master"
+                                    : "weights from its node master to",
+                     t->input, t->hop);
         else
             snprintf(buf, len, "%s shard %d all-reduce ring edge %d hop %d",
                      g->weights[t->op].name, t->idx, t->input, t->hop);

@@ -87,6 +87,8 @@ cases=(
     "nmt k80x64 8 data ps 1"
     "transformer dgx-h100 8 model allreduce 1"
     "rnntc cpu-4 4 random ps 1 --seed 11"
+    "alexnet p100x16 8 data master 1"
+    "rnnlm k80x64 16 expert master 0"
 )
 for c in "${cases[@]}"; do
     read -r model machine devices strategy sync overlap extra <<<"$c"
@@ -99,6 +101,23 @@ for c in "${cases[@]}"; do
     rc_is 0
     py "$JSON_CHECK" "figures of $c" "$devices" $((64 * devices)) "$sync" "$overlap"
 done
+
+# The paper's runtime on one node is ps; across nodes only the node sums
+# cross InfiniBand, so it moves fewer bytes there than ps.
+for d in 4 16; do
+    for s in ps master; do
+        run simulate --model alexnet --machine p100x16 --devices $d --strategy data --sync $s --json
+        cp "$TMP/out" "$TMP/sync-$s-$d.json"
+    done
+done
+py 'import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["iteration_time_s"] == b["iteration_time_s"], (a["iteration_time_s"], b["iteration_time_s"])
+c, d = (json.load(open(f)) for f in sys.argv[3:5])
+ib = lambda r: r["bytes_by_link_kind"]["infiniband"]
+assert 0 < ib(d) < ib(c) and d["iteration_time_s"] < c["iteration_time_s"], (ib(c), ib(d))
+' "master on one node is ps; fewer bytes over InfiniBand across nodes" \
+    "$TMP/sync-ps-4.json" "$TMP/sync-master-4.json" "$TMP/sync-ps-16.json" "$TMP/sync-master-16.json"
 
 # The default sync mode is allreduce, overlapping the backward pass.
 run simulate --model lenet --machine p100x16 --devices 2 --strategy data --json
@@ -199,7 +218,7 @@ fails_with 1 "absent-dir/t.json"
 
 # ---------------------------------------------------------------- errors
 run simulate --model lenet --machine p100x16 --strategy data --sync ring
-fails_with 1 "unknown sync mode 'ring'" "ps" "allreduce"
+fails_with 1 "unknown sync mode 'ring'" "ps" "allreduce" "master"
 run simulate --model lenet --machine p100x16 --strategy data --sync
 fails_with 2 "--sync needs a value"
 run simulate --model lenet --machine p100x16 --strategy data --no-overlap=1

@@ -4,8 +4,8 @@
  * "Simulator"): a known transfer between two ops on two devices and its
  * gradient back; the pieces of one edge between two devices as one message; two transfers contending for one bus and for one link
  * direction of a two-hop route; ring all-reduce (2(k-1) steps of latency +
- * (bytes/k)/bandwidth, also over two-hop routes) and parameter server (gather, update, send back) for
- * k replicas; weight sync overlapping the backward pass or waiting for it
+ * (bytes/k)/bandwidth, also over two-hop routes), parameter server (gather, update, send back) for
+ * k replicas and the paper's master tree (two nodes of two devices; one node, where it is ps); weight sync overlapping the backward pass or waiting for it
  * (no_overlap); FIFO order on a device by (ready, key); one device running a
  * whole model takes the sum of its task times; and bad input. */
 #include <check.h>
@@ -543,6 +543,96 @@ START_TEST(test_weight_sync)
 }
 END_TEST
 
+/* The paper's runtime (master) on two nodes of two devices: d0, d1 on node
+ * 0, d2, d3 on node 1, every pair joined by its own link: inside a node 10
+ * GB/s and 1 us, across nodes 1 GB/s and 5 us. x [12,1024] -> fc (to 512,
+ * no bias) split 4 ways by sample as above: every gradient is ready at 600
+ * us. B = 512*1024*4 bytes; inside a node a copy takes I = 1 us + B / 10
+ * GB/s, across C = 5 us + B / 1 GB/s; the update u = 3B / G_MEMBW +
+ * G_LAUNCH runs on d0.
+ *   master: d1 -> d0 and d3 -> d2 (I, side by side), then d2 -> d0 (C),
+ *     update, d0 -> d2 (C), d2 -> d3 (I) (and d0 -> d1 meanwhile):
+ *     time = 600 us + 2 I + 2 C + u; 6 copies of B, one update.
+ *   ps, for comparison: d1, d2, d3 -> d0 on three links (the slowest C),
+ *     update, back (C): time = 600 us + 2 C + u (direct links favour ps).
+ * With the replicas on one node (d0, d1: fc split 2 ways) master is ps:
+ *     time = 600 us + 2 I + u. */
+static soap_machine *two_nodes_of_two(void)
+{
+    soap_machine *m = soap_machine_new("2x2");
+    int t = soap_machine_add_type(m, &type_g);
+    const char *names[4] = {"d0", "d1", "d2", "d3"};
+    for (int i = 0; i < 4; i++)
+        soap_machine_add_device(m, names[i], t, i / 2);
+    char ln[16];
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++) {
+            int ends[2] = {a, b}, same = a / 2 == b / 2;
+            snprintf(ln, sizeof ln, "l%d%d", a, b);
+            soap_machine_add_link(m, ln, same ? SOAP_LINK_NVLINK : SOAP_LINK_INFINIBAND,
+                                  same ? 10e9 : 1e9, same ? 1e-6 : 5e-6, ends, 2);
+        }
+    finish(m);
+    return m;
+}
+
+START_TEST(test_master_tree)
+{
+    int k = _i == 0 ? 4 : 2; /* replicas: two nodes of two, or one node */
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("dp", 12);
+    int x = add_input(g, "x", 12, 1024);
+    int fc = soap_add_linear(g, "fc", x, 512, 0, -1);
+    soap_machine *m = two_nodes_of_two();
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x] = split0(g, x, k);
+    s->configs[fc] = split0(g, fc, k);
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc, &s->configs[fc], 2e-4, 3e-4);
+    double B = 512.0 * 1024 * 4;
+    double I = 1e-6 + B / 10e9, C = 5e-6 + B / 1e9, u = 3 * B / G_MEMBW + G_LAUNCH;
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_MASTER, 0);
+    run p = simulate(g, m, s, table, SOAP_SYNC_PS, 0);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    if (k == 4) {
+        ck_assert_double_eq_tol(r.t, 6e-4 + 2 * I + 2 * C + u, TOL);
+        ck_assert_double_eq_tol(p.t, 6e-4 + 2 * C + u, TOL);
+        ck_assert_int_eq(res.nsync, 6 + 1);
+        ck_assert_double_eq_tol(res.bytes_total, 6 * B, 1e-3);
+        /* Across nodes only the two node sums travel (d2 <-> d0). */
+        ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_INFINIBAND], 2 * B, 1e-3);
+        ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_NVLINK], 4 * B, 1e-3);
+        /* The node master d2 sends its node's sum once both are in. */
+        char label[128];
+        int found = 0;
+        for (int i = 0; i < sim_testing_ntasks(r.sim); i++) {
+            sim_testing_label(r.sim, i, label, sizeof label);
+            if (strstr(label, "node sum to the master from replica 2")) {
+                sim_testing_task t = sim_testing_task_at(r.sim, i);
+                ck_assert_double_eq_tol(t.start, 6e-4 + I, TOL);
+                found = 1;
+            }
+        }
+        ck_assert_msg(found, "no node-sum transfer from replica 2");
+    } else {
+        ck_assert_double_eq_tol(r.t, 6e-4 + 2 * I + u, TOL);
+        ck_assert(r.t == p.t);
+        ck_assert_int_eq(res.nsync, 2 + 1);
+    }
+    soap_sim_result_free(&res);
+    run_free(&r);
+    run_free(&p);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
 /* A ring whose edges cross two hops: d0 and d1 joined through switch s,
  * d0-s at 2 GB/s and 1 us, s-d1 at 1 GB/s and 2 us (route latency 3 us).
  * x [12,1024] -> fc (to 512, no bias) split 2 ways by sample as above
@@ -863,6 +953,7 @@ Suite *soap_suite_sim_cases(void)
     tcase_add_loop_test(tc, test_weight_sync, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
     tcase_add_loop_test(tc, test_overlap, 0, 2);
     tcase_add_test(tc, test_ring_two_hops);
+    tcase_add_loop_test(tc, test_master_tree, 0, 2);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("fifo");
