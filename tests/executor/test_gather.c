@@ -5,14 +5,16 @@
  * gradient backward) instead of k(k-1) point-to-point copies; every other
  * edge stays point to point.
  *
- * Hand cases on cpu-4: x [12,16] -> fc1 linear 16 (bias) -> relu -> fc2
- * linear 8 (bias) -> softmax_ce, with x, fc1, relu and the loss split over
- * samples and fc2 over its out features (the relu -> fc2 edge is the
- * all-gather, with a gradient), in three layouts: 4 equal blocks on 4
- * devices with fc2's tasks in another device order than the ring's; 6
- * unequal blocks (devices 0 0 1 2 3 3) with fc2 in 8 tasks, two per device;
- * 3 of the 4 devices (2 0 3), with fc2 in 4 tasks (devices 0 3 2 0). And
- * x -> fc linear 8 split over F directly, where the producer is an input
+ * Hand cases: x [12,16] -> fc1 linear 16 (bias) -> relu -> fc2 linear 8
+ * (bias) -> softmax_ce, with x, fc1, relu and the loss split over samples
+ * and fc2 over its out features (the relu -> fc2 edge is the all-gather,
+ * with a gradient), in four layouts: on cpu-4, 4 equal blocks on 4 devices
+ * with fc2's tasks in another device order than the ring's; 6 unequal
+ * blocks (devices 0 0 1 2 3 3) with fc2 in 8 tasks, two per device; 3 of
+ * the 4 devices (2 0 3), with fc2 in 4 tasks (devices 0 3 2 0); on cpu-8, 6
+ * of the 8 devices (7 1 2 4 5 6; fc2 in 8 tasks on 1 2 4 5 6 7 1 2, so
+ * device 7's block, the first task's, is last on the ring). And x -> fc
+ * linear 8 split over F directly on cpu-4, where the producer is an input
  * (forward only, no gradient to scatter).
  *
  * Checked: (a) one training step's loss and every updated weight equal the
@@ -80,9 +82,11 @@ static soap_config split(const soap_graph *g, int op, int dim, int deg, const in
  * samples' split of every op but the fc, and the fc's split over F. */
 static soap_strategy *hand_strategy(const soap_graph *g, const soap_machine *m, int layout)
 {
-    static const int nrows[] = {4, 6, 3}, nfeat[] = {4, 8, 4};
-    static const int rows[][6] = {{0, 1, 2, 3}, {0, 0, 1, 2, 3, 3}, {2, 0, 3}};
-    static const int feat[][8] = {{3, 1, 0, 2}, {0, 1, 2, 3, 0, 1, 2, 3}, {0, 3, 2, 0}};
+    static const int nrows[] = {4, 6, 3, 6}, nfeat[] = {4, 8, 4, 8};
+    static const int rows[][6] = {
+        {0, 1, 2, 3}, {0, 0, 1, 2, 3, 3}, {2, 0, 3}, {7, 1, 2, 4, 5, 6}};
+    static const int feat[][8] = {
+        {3, 1, 0, 2}, {0, 1, 2, 3, 0, 1, 2, 3}, {0, 3, 2, 0}, {1, 2, 4, 5, 6, 7, 1, 2}};
     soap_strategy *s = soap_strategy_new(g, m);
     int fc = g->nops - 2;
     for (int op = 0; op < g->nops; op++)
@@ -207,10 +211,10 @@ static int check_rings(const soap_graph *g, const soap_machine *m, const soap_st
 
 START_TEST(ring_equals_whole)
 {
-    /* _i: layouts 0-2 of the mlp, 3 the direct case. */
-    int direct = _i == 3;
+    /* _i: layouts 0-3 of the mlp, 4 the direct case. */
+    int direct = _i == 4;
     soap_graph *g = mlp(direct);
-    soap_machine *one = machine(1), *m = machine(4);
+    soap_machine *one = machine(1), *m = machine(_i == 3 ? 8 : 4);
     soap_strategy *s1 = soap_strategy_new(g, one);
     outcome ref = run_steps(g, one, s1);
     soap_strategy *s = hand_strategy(g, m, direct ? 0 : _i);
@@ -268,7 +272,7 @@ Suite *soap_suite_gather(void)
 {
     Suite *s = suite_create("gather");
     TCase *tc = tcase_create("ring");
-    tcase_add_loop_test(tc, ring_equals_whole, 0, 4);
+    tcase_add_loop_test(tc, ring_equals_whole, 0, 5);
     tcase_add_test(tc, rings_of_builtins);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
