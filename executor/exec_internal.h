@@ -77,7 +77,7 @@ typedef struct xpiece {
 
 typedef struct xinput {
     int alias;         /* 1: the task's in / din blocks are the producer's
-                          y / dy */
+                          y / dy, or an xring's buffers on its device */
     int npieces;
     xpiece *pieces;    /* gathers (producer tasks), owned; none when alias */
 } xinput;

@@ -262,8 +262,8 @@ static int ring_pos(const soap_gather *ga, int dev)
     return -1;
 }
 
-/* The xring of all-gather edge (input i of op; ga from soap_decomp_allgather,
- * xf its soap_decomp_edge): buffers, jobs and their dependencies, the
+/* The xring of all-gather edge (input i of op; ga from
+ * soap_decomp_allgather): buffers, jobs and their dependencies, the
  * consumers' views of the buffers and the producers' pulls from them. */
 static void plan_ring(soap_exec *x, deps *dd, int op, int i, const soap_gather *ga)
 {
@@ -302,9 +302,7 @@ static void plan_ring(soap_exec *x, deps *dd, int op, int i, const soap_gather *
         }
     }
     c->fwd_job = add_ring_jobs(x, k * k, XJOB_RING_FWD, ci);
-    c = &x->rings[ci];
     c->bwd_job = c->grad ? add_ring_jobs(x, k * (k - 1), XJOB_RING_BWD, ci) : -1;
-    c = &x->rings[ci];
 #define FWD(s, r) (c->fwd_job + ((s) + 1) * k + (r))
 #define BWD(s, r) (c->bwd_job + (s) * k + (r))
     for (int r = 0; r < k; r++) {
@@ -334,16 +332,16 @@ static void plan_ring(soap_exec *x, deps *dd, int op, int i, const soap_gather *
      * gradient buffer; the first reduce-scatter step of a position waits for
      * the consumers on it and on its sender. */
     for (int t = x->task_base[op]; t < x->task_base[op + 1]; t++) {
-        xtask *k2 = &x->tasks[t];
-        int r = ring_pos(ga, k2->dev);
-        soap_region need = soap_op_input_region(g, op, i, &k2->out);
+        xtask *ck = &x->tasks[t];
+        int r = ring_pos(ga, ck->dev);
+        soap_region need = soap_op_input_region(g, op, i, &ck->out);
         SOAP_ASSERT(soap_region_equal(&need, &c->all));
-        k2->inputs[i].alias = 1;
-        k2->in[i] = c->buf[r];
+        ck->inputs[i].alias = 1;
+        ck->in[i] = c->buf[r];
         dep_add(dd, FWD(k - 2, r), x->fwd_job[t]);
         if (!c->grad)
             continue;
-        k2->din[i] = c->gbuf[r];
+        ck->din[i] = c->gbuf[r];
         dep_add(dd, x->bwd_job[t], BWD(0, r));
         dep_add(dd, x->bwd_job[t], BWD(0, (r + 1) % k));
     }
