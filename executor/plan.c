@@ -2,7 +2,8 @@
  * tasks and their blocks from the task decomposition the simulator uses too
  * (soap_strategies.h: soap_decomp_edge for the data each task reads,
  * soap_decomp_shards for the replicated weight shards, soap_decomp_grads
- * for the backward tasks each shard's update waits for), the jobs and their
+ * for the backward tasks each shard's update waits for, soap_decomp_allgather
+ * for the edges moved by a ring collective), the jobs and their
  * dependencies, each device's
  * job order, and the deterministic initial values: weights, input data and
  * labels, all drawn from the seed with GSL's RNG.
@@ -234,8 +235,123 @@ static void plan_tasks(soap_exec *x, unsigned long seed)
     }
 }
 
+/* n new jobs of `kind` on xring `ring`, devices by ring position (job
+ * (s, r) has r = offset mod k); returns the first. */
+static int add_ring_jobs(soap_exec *x, int n, int kind, int ring)
+{
+    const xring *c = &x->rings[ring];
+    int first = x->njobs;
+    x->njobs += n;
+    x->jobs = soap_xrealloc(x->jobs, (size_t)x->njobs * sizeof *x->jobs);
+    memset(&x->jobs[first], 0, (size_t)n * sizeof *x->jobs);
+    for (int j = 0; j < n; j++) {
+        x->jobs[first + j].kind = kind;
+        x->jobs[first + j].index = ring;
+        x->jobs[first + j].dev = c->ga.devices[j % c->ga.ndevices];
+    }
+    return first;
+}
+
+/* Position of device dev in the ring (it must be there). */
+static int ring_pos(const soap_gather *ga, int dev)
+{
+    for (int r = 0; r < ga->ndevices; r++)
+        if (ga->devices[r] == dev)
+            return r;
+    SOAP_ASSERT(!"device on the ring");
+    return -1;
+}
+
+/* The xring of all-gather edge (input i of op; ga from
+ * soap_decomp_allgather): buffers, jobs and their dependencies, the
+ * consumers' views of the buffers and the producers' pulls from them. */
+static void plan_ring(soap_exec *x, deps *dd, int op, int i, const soap_gather *ga)
+{
+    const soap_graph *g = x->g;
+    int p = g->ops[op].inputs[i], k = ga->ndevices;
+    x->rings = room_for(x->rings, x->nrings, sizeof *x->rings);
+    int ci = x->nrings++;
+    xring *c = &x->rings[ci];
+    memset(c, 0, sizeof *c);
+    c->op = op;
+    c->input = i;
+    c->producer = p;
+    c->grad = g->ops[p].kind != SOAP_OP_INPUT;
+    c->ga = *ga;
+    c->all = soap_region_full(&g->ops[p].out);
+    /* Producer blocks by ring position (counting sort, tasks ascending). */
+    int np = x->task_base[p + 1] - x->task_base[p];
+    c->block_base = soap_xcalloc((size_t)k + 1, sizeof *c->block_base);
+    c->blocks = soap_xmalloc((size_t)np * sizeof *c->blocks);
+    for (int t = x->task_base[p]; t < x->task_base[p + 1]; t++)
+        c->block_base[ring_pos(ga, x->tasks[t].dev) + 1]++;
+    for (int r = 0; r < k; r++)
+        c->block_base[r + 1] += c->block_base[r];
+    int *fill = soap_xmalloc((size_t)k * sizeof *fill);
+    memcpy(fill, c->block_base, (size_t)k * sizeof *fill);
+    for (int t = x->task_base[p]; t < x->task_base[p + 1]; t++)
+        c->blocks[fill[ring_pos(ga, x->tasks[t].dev)]++] = t;
+    free(fill);
+    c->buf = soap_xcalloc((size_t)k, sizeof *c->buf);
+    c->gbuf = soap_xcalloc((size_t)k, sizeof *c->gbuf);
+    for (int r = 0; r < k; r++) {
+        c->buf[r] = soap_exec_alloc_block(x, ga->devices[r], &c->all);
+        if (c->grad) {
+            c->gbuf[r] = soap_exec_alloc_block(x, ga->devices[r], &c->all);
+            zero_later(x, ga->devices[r], &c->gbuf[r]);
+        }
+    }
+    c->fwd_job = add_ring_jobs(x, k * k, XJOB_RING_FWD, ci);
+    c->bwd_job = c->grad ? add_ring_jobs(x, k * (k - 1), XJOB_RING_BWD, ci) : -1;
+#define FWD(s, r) (c->fwd_job + ((s) + 1) * k + (r))
+#define BWD(s, r) (c->bwd_job + (s) * k + (r))
+    for (int r = 0; r < k; r++) {
+        int prev = (r + k - 1) % k;
+        for (int b = c->block_base[r]; b < c->block_base[r + 1]; b++)
+            dep_add(dd, x->fwd_job[c->blocks[b]], FWD(-1, r));
+        for (int s = 0; s + 1 < k; s++) {
+            dep_add(dd, FWD(s - 1, r), FWD(s, r));
+            dep_add(dd, FWD(s - 1, prev), FWD(s, r));
+        }
+        if (!c->grad)
+            continue;
+        for (int s = 1; s + 1 < k; s++) {
+            dep_add(dd, BWD(s - 1, r), BWD(s, r));
+            dep_add(dd, BWD(s - 1, prev), BWD(s, r));
+        }
+        /* Each block's full sum is on its position after the last step. */
+        for (int b = c->block_base[r]; b < c->block_base[r + 1]; b++) {
+            int pt = c->blocks[b];
+            xtask *pk = &x->tasks[pt];
+            dep_add(dd, BWD(k - 2, r), x->bwd_job[pt]);
+            pk->pulls = room_for(pk->pulls, pk->npulls, sizeof *pk->pulls);
+            pk->pulls[pk->npulls++] = (xpiece){.task = r, .input = i, .ring = ci, .r = pk->out};
+        }
+    }
+    /* Consumers read their device's buffer in place and accumulate into its
+     * gradient buffer; the first reduce-scatter step of a position waits for
+     * the consumers on it and on its sender. */
+    for (int t = x->task_base[op]; t < x->task_base[op + 1]; t++) {
+        xtask *ck = &x->tasks[t];
+        int r = ring_pos(ga, ck->dev);
+        soap_region need = soap_op_input_region(g, op, i, &ck->out);
+        SOAP_ASSERT(soap_region_equal(&need, &c->all));
+        ck->inputs[i].alias = 1;
+        ck->in[i] = c->buf[r];
+        dep_add(dd, FWD(k - 2, r), x->fwd_job[t]);
+        if (!c->grad)
+            continue;
+        ck->din[i] = c->gbuf[r];
+        dep_add(dd, x->bwd_job[t], BWD(0, r));
+        dep_add(dd, x->bwd_job[t], BWD(0, (r + 1) % k));
+    }
+#undef FWD
+#undef BWD
+}
+
 /* The inputs of every op task: aliases or gathered blocks, and the pulls of
- * their gradients back into the producers. */
+ * their gradients back into the producers; all-gather edges through an
+ * xring (plan_ring). */
 static void plan_inputs(soap_exec *x, deps *dd)
 {
     const soap_graph *g = x->g;
@@ -246,6 +362,11 @@ static void plan_inputs(soap_exec *x, deps *dd)
             int p = o->inputs[i];
             const soap_config *pc = &x->s->configs[p], *cc = &x->s->configs[op];
             int n = soap_decomp_edge(g, op, i, pc, cc, &xv);
+            soap_gather ga;
+            if (soap_decomp_allgather(g, op, i, pc, cc, &xv, &ga)) {
+                plan_ring(x, dd, op, i, &ga);
+                continue;
+            }
             const soap_xfer *xf = xv.data;
             int grad = g->ops[p].kind != SOAP_OP_INPUT;
             /* xf is ordered by dst_task: one run per consumer task. */
@@ -276,7 +397,8 @@ static void plan_inputs(soap_exec *x, deps *dd)
                     int pt = x->task_base[p] + xf[q].src_task;
                     dep_add(dd, x->fwd_job[pt], x->fwd_job[ct]);
                     if (!in->alias)
-                        in->pieces[q - a] = (xpiece){.task = pt, .input = i, .r = xf[q].region};
+                        in->pieces[q - a] =
+                            (xpiece){.task = pt, .input = i, .ring = -1, .r = xf[q].region};
                     if (!grad)
                         continue;
                     dep_add(dd, x->bwd_job[ct], x->bwd_job[pt]);
@@ -284,7 +406,8 @@ static void plan_inputs(soap_exec *x, deps *dd)
                         continue;
                     xtask *pk = &x->tasks[pt];
                     pk->pulls = room_for(pk->pulls, pk->npulls, sizeof *pk->pulls);
-                    pk->pulls[pk->npulls++] = (xpiece){.task = ct, .input = i, .r = xf[q].region};
+                    pk->pulls[pk->npulls++] =
+                        (xpiece){.task = ct, .input = i, .ring = -1, .r = xf[q].region};
                 }
                 a = z;
             }
@@ -418,6 +541,15 @@ static void plan_jobs(soap_exec *x)
     }
 }
 
+/* Job j next in its device's order (pass 1), or counted (pass 0). */
+static void put_job(soap_exec *x, int pass, int j)
+{
+    xdevice *dv = &x->dev[x->jobs[j].dev];
+    if (pass)
+        dv->jobs[dv->njobs] = j;
+    dv->njobs++;
+}
+
 static void finish_jobs(soap_exec *x, deps *dd)
 {
     int base = x->njobs - x->nupdates;
@@ -443,26 +575,33 @@ static void finish_jobs(soap_exec *x, deps *dd)
         xjob *j = &x->jobs[dd->e[e][0]];
         j->succ[j->nsucc++] = dd->e[e][1];
     }
-    /* Device orders: forward by op, backward by reverse op, updates. */
+    /* Device orders: forward by op (an op's rings before its tasks),
+     * backward by reverse op (an op's rings after its tasks), updates. */
     for (int pass = 0; pass < 2; pass++) {
         for (int d = 0; d < x->m->ndevices; d++)
             x->dev[d].njobs = 0;
-        for (int op = 0; op < x->g->nops; op++)
-            for (int i = x->task_base[op]; i < x->task_base[op + 1]; i++) {
-                xdevice *dv = &x->dev[x->tasks[i].dev];
-                if (pass)
-                    dv->jobs[dv->njobs] = x->fwd_job[i];
-                dv->njobs++;
+        int c = 0; /* rings are in op order */
+        for (int op = 0; op < x->g->nops; op++) {
+            for (; c < x->nrings && x->rings[c].op == op; c++) {
+                int k = x->rings[c].ga.ndevices;
+                for (int j = x->rings[c].fwd_job; j < x->rings[c].fwd_job + k * k; j++)
+                    put_job(x, pass, j);
             }
-        for (int op = x->g->nops - 1; op >= 0; op--)
-            for (int i = x->task_base[op]; i < x->task_base[op + 1]; i++) {
-                if (x->bwd_job[i] < 0)
-                    continue;
-                xdevice *dv = &x->dev[x->tasks[i].dev];
-                if (pass)
-                    dv->jobs[dv->njobs] = x->bwd_job[i];
-                dv->njobs++;
+            for (int i = x->task_base[op]; i < x->task_base[op + 1]; i++)
+                put_job(x, pass, x->fwd_job[i]);
+        }
+        c = x->nrings - 1;
+        for (int op = x->g->nops - 1; op >= 0; op--) {
+            for (int i = x->task_base[op]; i < x->task_base[op + 1]; i++)
+                if (x->bwd_job[i] >= 0)
+                    put_job(x, pass, x->bwd_job[i]);
+            for (; c >= 0 && x->rings[c].op == op; c--) {
+                int k = x->rings[c].ga.ndevices;
+                if (x->rings[c].grad)
+                    for (int j = x->rings[c].bwd_job; j < x->rings[c].bwd_job + k * (k - 1); j++)
+                        put_job(x, pass, j);
             }
+        }
         for (int u = 0; u < x->nupdates; u++) {
             xdevice *dv = &x->dev[x->updates[u].dev];
             if (pass)
@@ -520,6 +659,19 @@ void soap_exec_plan_free(soap_exec *x)
         if (x->updates[u].scratch.data)
             x->b->free(x->ctx, x->updates[u].dev, x->updates[u].scratch.data);
     free(x->updates);
+    for (int c = 0; c < x->nrings; c++) {
+        xring *r = &x->rings[c];
+        for (int q = 0; q < r->ga.ndevices; q++) {
+            x->b->free(x->ctx, r->ga.devices[q], r->buf[q].data);
+            if (r->gbuf[q].data)
+                x->b->free(x->ctx, r->ga.devices[q], r->gbuf[q].data);
+        }
+        free(r->buf);
+        free(r->gbuf);
+        free(r->block_base);
+        free(r->blocks);
+    }
+    free(x->rings);
     int nd = x->m->ndevices, nw = x->g->nweights;
     if (x->wrep)
         for (int i = 0; i < nd * nw; i++) {

@@ -2,8 +2,9 @@
  * thread per device runs that device's jobs in their fixed order, each once
  * its predecessors are done. A job's completion counts down its successors'
  * pending predecessors and wakes their devices. One iteration is: clear the
- * gradient blocks, forward (gathering inputs from producers), backward
- * (pulling gradient pieces back from consumers first), then per shard
+ * gradient blocks, forward (gathering inputs from producers, or from the
+ * all-gather of a ring), backward (pulling gradient pieces back from
+ * consumers, or from a ring's reduce-scatter, first), then per shard
  * replica the sum of the replicas' gradients and the SGD update. The loss
  * is the sum over SOFTMAX_CE ops of the mean over their rows.
  */
@@ -57,8 +58,14 @@ static soap_status run_backward(soap_exec *x, xtask *k, soap_error *err)
 {
     /* The gradient pieces the consumers computed for this task's output. */
     for (int q = 0; q < k->npulls; q++) {
-        const xtask *c = &x->tasks[k->pulls[q].task];
-        x->b->add(x->ctx, k->dev, &k->dy, c->dev, &c->din[k->pulls[q].input], &k->pulls[q].r);
+        const xpiece *pl = &k->pulls[q];
+        if (pl->ring >= 0) {
+            /* The block's full sum, left here by the reduce-scatter. */
+            x->b->add(x->ctx, k->dev, &k->dy, k->dev, &x->rings[pl->ring].gbuf[pl->task], &pl->r);
+            continue;
+        }
+        const xtask *c = &x->tasks[pl->task];
+        x->b->add(x->ctx, k->dev, &k->dy, c->dev, &c->din[pl->input], &pl->r);
     }
     return x->b->backward(x->ctx, k->dev, x->g, k->op, &k->out, k->in, k->w,
                           k->labels.data ? &k->labels : NULL, &k->y, &k->dy, k->din, k->dw,
@@ -82,6 +89,27 @@ static void run_update(soap_exec *x, const xupdate *u)
             x->b->add(x->ctx, u->dev, &u->scratch, u->src[j], g, &u->r);
     }
     x->b->sgd(x->ctx, u->dev, w, &u->scratch, &u->r, x->lr);
+}
+
+/* Ring job `job` of c: forward, the local copy of the receiver's producer
+ * blocks into its buffer or one all-gather step (the blocks of one origin
+ * copied from the sender's buffer); backward, one reduce-scatter step (the
+ * sender's partial sums of one origin's blocks added into the receiver's
+ * gradient buffer). Issued by the receiver's thread. */
+static void run_ring(soap_exec *x, const xring *c, int job, int backward)
+{
+    int s, recv, send, origin;
+    xring_step(c, job, backward, &s, &recv, &send, &origin);
+    int rd = c->ga.devices[recv], sd = c->ga.devices[send];
+    for (int b = c->block_base[origin]; b < c->block_base[origin + 1]; b++) {
+        const xtask *p = &x->tasks[c->blocks[b]];
+        if (backward)
+            x->b->add(x->ctx, rd, &c->gbuf[recv], sd, &c->gbuf[send], &p->out);
+        else if (s < 0)
+            x->b->copy(x->ctx, rd, &c->buf[recv], rd, &p->y, &p->out);
+        else
+            x->b->copy(x->ctx, rd, &c->buf[recv], sd, &c->buf[send], &p->out);
+    }
 }
 
 static void complete(soap_exec *x, const xjob *j)
@@ -125,6 +153,8 @@ static void run_device(soap_exec *x, int dev)
             st = run_forward(x, &x->tasks[j->index], &err);
         else if (j->kind == XJOB_BWD)
             st = run_backward(x, &x->tasks[j->index], &err);
+        else if (j->kind == XJOB_RING_FWD || j->kind == XJOB_RING_BWD)
+            run_ring(x, &x->rings[j->index], (int)(j - x->jobs), j->kind == XJOB_RING_BWD);
         else
             run_update(x, &x->updates[j->index]);
         if (st != SOAP_OK) {

@@ -13,7 +13,10 @@
  * update waits for from the task decomposition (soap_decomp_edge,
  * soap_decomp_shards, soap_decomp_grads in soap_strategies.h), the layer the
  * simulator builds on too: the same functions for both, so simulated and
- * measured runs do the same work. The executor does not use the simulator.
+ * measured runs do the same work. An edge soap_decomp_allgather names runs
+ * as the same ring collective the simulator models (a ring all-gather
+ * forward, a ring reduce-scatter of its gradient backward), through the
+ * backends' copy and add. The executor does not use the simulator.
  *
  * Units: seconds, bytes.
  */

@@ -1,13 +1,14 @@
 /* Test runner of soap_exec: the CPU reference kernels (hand-computed
  * forwards, gradients against finite differences, partitioned against
  * unpartitioned execution, blocks and bad ids/labels) and the runner
- * (partitioned training steps equal to one device's, errors), and its weight
- * memory against the simulator's. */
+ * (partitioned training steps equal to one device's, errors, all-gather
+ * edges as ring collectives), and its weight memory against the
+ * simulator's. */
 #include "test_main.h"
 
 #define SUITES(X)                                                                     \
     X(kern_forward) X(kern_gradcheck) X(kern_partition) X(kern_blocks) X(runner)           \
-    X(weight_memory) X(validate)
+    X(weight_memory) X(validate) X(gather)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
