@@ -112,6 +112,9 @@ static soap_sim *sim_create(const soap_graph *g, const soap_machine *m, soap_cos
     sim->res_busy = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_busy_alt = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_left = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->agg_bytes = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->agg_sent = soap_xcalloc((size_t)sim->nres, sizeof(double));
+    sim->agg_res = soap_xcalloc((size_t)sim->nres, sizeof(int));
     sim->bound_add = soap_xcalloc((size_t)sim->nres, sizeof(double));
     sim->res_last = soap_xmalloc((size_t)sim->nres * sizeof(int));
     sim->snap_res_free = soap_xcalloc((size_t)sim->nres, sizeof(double));
@@ -191,6 +194,9 @@ void soap_sim_free(soap_sim *sim)
     free(sim->res_busy);
     free(sim->res_busy_alt);
     free(sim->res_left);
+    free(sim->agg_bytes);
+    free(sim->agg_sent);
+    free(sim->agg_res);
     free(sim->bound_add);
     free(sim->res_last);
     free(sim->snap_res_free);

@@ -134,7 +134,9 @@ typedef struct sim_task {
     uint8_t last;       /* transfers: 1 = last hop (arrives at a device) */
     uint8_t changed;    /* delta: predecessors changed */
     uint8_t gather;     /* 1: a task of an all-gather edge's ring
-                           collective (XFER/GRAD hops, JOINs) */
+                           collective (XFER/GRAD hops, JOINs); 2: of an
+                           all-to-all edge's collective (a link
+                           direction's XFER/GRAD task, JOINs) */
     int group;          /* owning group */
     int gnext;          /* next task of the group, or next free slot */
     int op;             /* compute: the op; XFER/GRAD and gather joins:
@@ -156,7 +158,10 @@ typedef struct sim_task {
                            task on the receiving device); compute: the fwd
                            <-> bwd partner; else -1 */
     double bytes;       /* transfers: bytes moved; compute: output bytes;
-                           update: shard bytes */
+                           update: shard bytes; all-to-all arrival joins:
+                           bytes received on dev */
+    double sent;        /* all-to-all link tasks: bytes of the messages
+                           whose first hop this link is (bytes_total) */
 } sim_task;
 _Static_assert(offsetof(sim_task, kind) == 64, "the event loop's fields fill one cache line");
 
@@ -236,6 +241,11 @@ struct soap_sim {
                                   time; kept up to date by deltas, so it may
                                   drift from an exact sum by rounding) */
     double *res_busy_alt;      /* scratch: the next / the undone res_busy */
+    double *agg_bytes;         /* scratch of an all-to-all edge: per
+                                  resource, bytes crossing it; zero between
+                                  builds */
+    double *agg_sent;          /* ... of which first hops */
+    int *agg_res;              /* the resources touched, nagg of them */
     double *res_left;          /* per resource, during a bounded event loop
                                   (a delta with a limit): the durations of
                                   its tasks not processed yet, so that

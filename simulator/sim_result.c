@@ -38,12 +38,18 @@
  *    (forward), respectively to the end of the smallest producer task's bwd
  *    there (backward). Summed over the ring, each pass holds what the
  *    k(k - 1) pairs would deliver.
- * Task counts: ncomm counts transfer hops (XFER, GRAD) and the joins of
- * all-gather collectives; nsync the weight synchronisation (SYNC, UPDATE,
+ *  - an all-to-all edge (taskgraph.c's alltoall_pass): what a device
+ *    receives in a pass (every pair's message into it) is held from its
+ *    arrival join to the end of the smallest receiving task's bwd
+ *    (forward), respectively of that task (backward), as the pairs' were.
+ * Task counts: ncomm counts transfer hops (XFER, GRAD, an all-to-all's
+ * link tasks) and the joins of all-gather and all-to-all collectives; nsync the weight synchronisation (SYNC, UPDATE,
  * its joins) and the barrier. Bytes: every hop adds its bytes to its link's
  * kind (bytes_by_kind), every message its bytes once (bytes_total, at hop
  * 0); a ring edge of a collective is one message, so an all-gather edge
- * adds (k - 1) x its producer's output bytes per pass, as its pairs did.
+ * adds (k - 1) x its producer's output bytes per pass, as its pairs did;
+ * an all-to-all's link task adds the bytes of the messages it carries
+ * first (sent), so the edge adds its pairs' bytes.
  * At equal times frees come before allocations (a buffer freed at t can be
  * reused by one allocated at t).
  */
@@ -137,6 +143,17 @@ static void memory(soap_sim *sim, double *peak)
             if (t->last) {
                 push_event(&ev, &nev, &evcap, t->dev, t->end, t->bytes);
                 push_event(&ev, &nev, &evcap, t->dev, T[t->target].end, -t->bytes);
+            }
+            break;
+        case SIM_JOIN:
+            /* An all-to-all edge's arrival on a device: what the device
+             * received, held like a pair's message. */
+            if (t->gather == 2 && t->idx2 == 3) {
+                int fwd = (t->key >> 62) == SIM_PHASE_FWD;
+                int until = fwd ? T[t->target].target : t->target;
+                push_event(&ev, &nev, &evcap, t->dev, t->end, t->bytes);
+                push_event(&ev, &nev, &evcap, t->dev, until >= 0 ? T[until].end : forever,
+                           -t->bytes);
             }
             break;
         case SIM_SYNC:
@@ -256,7 +273,9 @@ void soap_sim_result_get(soap_sim *sim, soap_sim_result *r)
             work += t->dur;
         if (is_transfer(t)) {
             r->bytes_by_kind[m->links[t->link].kind] += t->bytes;
-            if (t->hop == 0)
+            if (t->gather == 2)
+                r->bytes_total += t->sent;
+            else if (t->hop == 0)
                 r->bytes_total += t->bytes;
         }
     }

@@ -18,7 +18,11 @@
  *    An all-gather edge (soap_decomp_allgather: every consumer task needs
  *    every producer block, one device set of k >= 3) is instead one ring
  *    collective per pass (gather_pass): k messages along the ring rather
- *    than k(k - 1) pairs, each with soap_gather_edge_elems' elements.
+ *    than k(k - 1) pairs, each with soap_gather_edge_elems' elements. An
+ *    all-to-all edge (soap_decomp_alltoall: every consumer task needs a
+ *    piece of every producer task) keeps its pairs' bytes but is one
+ *    collective per pass too (alltoall_pass): a task per link direction
+ *    the messages cross, between joins.
  *  - sync(weight): per soap_decomp_shards shard held by k devices: k == 1:
  *    an update task after the bwd tasks that compute the shard's gradient on
  *    that device (soap_decomp_grads says which, per replica); ps: each other
@@ -575,6 +579,110 @@ static void build_gather(soap_sim *sim, int group, int c, int i, int p, const so
                 sim->bwd_id[p], pc->ntasks, feed);
 }
 
+/* Keys of an all-to-all edge's tasks lie in the consumer's transfer block
+ * of the pass, marked like a gather's (low bit): step 0 the start join, 1
+ * the link tasks (the resource in bits 1..13), 2 the done join, 3 the
+ * arrival joins (the receiving device's rank). */
+#define A2A_MAX_RES (1 << 13)
+
+/* One pass of an all-to-all edge (soap_decomp_alltoall) as a collective:
+ * a join (step 0) after every task of `before`; then for every link
+ * direction (or bus) that the pairs' messages cross, one task holding it
+ * for latency + (the bytes of every message over it) / bandwidth: the
+ * messages share their links, all links busy side by side, as the ring
+ * all-reduce's hops are; a join (2) when every link is done; and per
+ * receiving device an arrival join (3) holding the bytes it received
+ * (sim_result.c's memory: from its end until the end of the bwd of
+ * `feed`, the smallest receiving task there, forward; until the end of
+ * feed, backward), which its receiving tasks wait for. Pairs go from
+ * pr->src to pr->dst forward and back backward. */
+static void alltoall_pass(soap_sim *sim, int group, int c, int i, int phase,
+                          const sim_pair *pairs, int npairs, const int *before, int nbefore,
+                          const soap_config *rc, const int *recv_ids)
+{
+    int backward = phase == SIM_PHASE_BWD;
+    sim_kind kind = backward ? SIM_GRAD : SIM_XFER;
+    const soap_machine *m = sim->m;
+    /* Bytes per resource and per receiving device. */
+    int nagg = 0;
+    double recv[SOAP_MAX_TASKS] = {0};
+    int rank[SOAP_MAX_TASKS];
+    int nrecv = 0;
+    for (int t = 0; t < rc->ntasks; t++) {
+        int d = rc->device[t];
+        if (sim->dev_rank[d] < 0)
+            sim->dev_rank[d] = nrecv++;
+        rank[t] = sim->dev_rank[d];
+    }
+    for (int q = 0; q < npairs; q++) {
+        const sim_pair *pr = &pairs[q];
+        int a = backward ? pr->dst : pr->src, b = backward ? pr->src : pr->dst, len;
+        double bytes = (double)pr->elems * SOAP_ELEM_BYTES;
+        recv[sim->dev_rank[b]] += bytes;
+        const soap_hop *hops = soap_machine_route(m, a, b, &len);
+        for (int h = 0; h < len; h++) {
+            int r = hop_res(sim, &hops[h]);
+            if (sim->agg_bytes[r] == 0)
+                sim->agg_res[nagg++] = r;
+            sim->agg_bytes[r] += bytes;
+            if (h == 0)
+                sim->agg_sent[r] += bytes;
+        }
+    }
+    int join[3];
+    for (int j = 0; j < 2; j++) {
+        join[j] = task_new(sim, group, sim_key_gather(phase, c, i, 2 * j, 0), SIM_JOIN, -1, 0);
+        sim_task *t = &sim->tasks[join[j]];
+        t->op = c;
+        t->input = i;
+        t->idx2 = 2 * j;
+        t->gather = 2;
+    }
+    for (int q = 0; q < nbefore; q++)
+        edge_add(sim, before[q], join[0]);
+    for (int k = 0; k < nagg; k++) {
+        int r = sim->agg_res[k], l = sim->res_link[r];
+        const soap_link *lk = &m->links[l];
+        double bytes = sim->agg_bytes[r];
+        int y = task_new(sim, group, sim_key_gather(phase, c, i, 1, 0) | ((uint64_t)r << 1),
+                         kind, r, lk->latency + bytes / lk->bandwidth);
+        sim_task *t = &sim->tasks[y];
+        t->op = c;
+        t->input = i;
+        t->idx2 = 1;
+        t->link = l;
+        t->hop = 1; /* bytes_total reads t->sent, not hop 0 */
+        t->bytes = bytes;
+        t->sent = sim->agg_sent[r];
+        t->gather = 2;
+        sim->agg_bytes[r] = sim->agg_sent[r] = 0;
+        edge_add(sim, join[0], y);
+        edge_add(sim, y, join[1]);
+    }
+    /* Arrivals: one per receiving device, in rank order. */
+    int arrive[SOAP_MAX_TASKS];
+    for (int t = rc->ntasks - 1; t >= 0; t--)
+        arrive[rank[t]] = t; /* the smallest receiving task of each device */
+    for (int d = 0; d < nrecv; d++) {
+        int feed = recv_ids[arrive[d]];
+        join[2] = task_new(sim, group, sim_key_gather(phase, c, i, 3, d), SIM_JOIN, -1, 0);
+        sim_task *t = &sim->tasks[join[2]];
+        t->op = c;
+        t->input = i;
+        t->idx2 = 3;
+        t->dev = rc->device[arrive[d]];
+        t->bytes = recv[d];
+        t->target = feed;
+        t->gather = 2;
+        edge_add(sim, join[1], join[2]);
+        arrive[d] = join[2];
+    }
+    for (int t = 0; t < rc->ntasks; t++)
+        edge_add(sim, arrive[rank[t]], recv_ids[t]);
+    for (int t = 0; t < rc->ntasks; t++)
+        sim->dev_rank[rc->device[t]] = -1;
+}
+
 /* The pieces of soap_decomp_edge between tasks on one device are plain
  * dependencies. The pieces between two devices travel as one message per
  * (source device, destination device) pair: its bytes are the sum of the
@@ -628,6 +736,16 @@ void sim_build_edge(soap_sim *sim, int e)
             pr->smin = s;
         if (t < pr->tmin)
             pr->tmin = t;
+    }
+    if (sim->nres <= A2A_MAX_RES && soap_decomp_alltoall(g, c, i, pc, cc, &sim->xfers)) {
+        for (int q = 0; q < npairs; q++)
+            sim->pair_slot[prank[sim->pairs[q].smin]][crank[sim->pairs[q].tmin]] = -1;
+        alltoall_pass(sim, group, c, i, SIM_PHASE_FWD, sim->pairs, npairs, sim->fwd_id[p],
+                      pc->ntasks, cc, sim->fwd_id[c]);
+        if (grad)
+            alltoall_pass(sim, group, c, i, SIM_PHASE_BWD, sim->pairs, npairs, sim->bwd_id[c],
+                          cc->ntasks, pc, sim->bwd_id[p]);
+        return;
     }
     for (int q = 0; q < npairs; q++) {
         const sim_pair *pr = &sim->pairs[q];
@@ -940,7 +1058,10 @@ void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
     case SIM_XFER:
     case SIM_GRAD: {
         int p = g->ops[t->op].inputs[t->input];
-        if (t->gather)
+        if (t->gather == 2)
+            snprintf(buf, len, "all-to-all %s%s -> %s on %s", t->kind == SIM_GRAD ? "grad " : "",
+                     g->ops[p].name, g->ops[t->op].name, sim->m->links[t->link].name);
+        else if (t->gather)
             snprintf(buf, len, "%s %s -> %s ring edge %d hop %d",
                      t->kind == SIM_XFER ? "all-gather" : "reduce-scatter", g->ops[p].name,
                      g->ops[t->op].name, t->idx, t->hop);
@@ -972,6 +1093,17 @@ void sim_task_label(const soap_sim *sim, int x, char *buf, size_t len)
         snprintf(buf, len, "%s shard %d update", g->weights[t->op].name, t->idx);
         break;
     case SIM_JOIN:
+        if (t->gather == 2) {
+            int p = g->ops[t->op].inputs[t->input];
+            int bwd = (t->key >> 62) == SIM_PHASE_BWD;
+            if (t->idx2 == 3)
+                snprintf(buf, len, "all-to-all %s%s -> %s arrival on %s", bwd ? "grad " : "",
+                         g->ops[p].name, g->ops[t->op].name, sim->m->devices[t->dev].name);
+            else
+                snprintf(buf, len, "all-to-all %s%s -> %s %s", bwd ? "grad " : "",
+                         g->ops[p].name, g->ops[t->op].name, t->idx2 == 0 ? "start" : "done");
+            break;
+        }
         if (t->gather) {
             int p = g->ops[t->op].inputs[t->input];
             int bwd = (t->key >> 62) == SIM_PHASE_BWD;

@@ -229,6 +229,33 @@ int soap_decomp_allgather(const soap_graph *g, int op, int i, const soap_config 
     return 1;
 }
 
+/* Distinct devices of c's tasks (up to SOAP_MAX_TASKS). */
+static int distinct_devices(const soap_config *c)
+{
+    int n = 0;
+    int16_t seen[SOAP_MAX_TASKS];
+    for (int t = 0; t < c->ntasks; t++) {
+        int dup = 0;
+        for (int k = 0; k < n && !dup; k++)
+            dup = seen[k] == c->device[t];
+        if (!dup)
+            seen[n++] = c->device[t];
+    }
+    return n;
+}
+
+int soap_decomp_alltoall(const soap_graph *g, int op, int i, const soap_config *producer,
+                         const soap_config *consumer, const soap_xfer_vec *xfers)
+{
+    SOAP_ASSERT(g && producer && consumer && xfers);
+    if (xfers->n != producer->ntasks * consumer->ntasks ||
+        distinct_devices(producer) < SOAP_GATHER_MIN_DEVICES ||
+        distinct_devices(consumer) < SOAP_GATHER_MIN_DEVICES)
+        return 0;
+    soap_gather ga;
+    return !soap_decomp_allgather(g, op, i, producer, consumer, xfers, &ga);
+}
+
 int64_t soap_gather_edge_elems(const soap_gather *ga, int r, int backward)
 {
     SOAP_ASSERT(ga && r >= 0 && r < ga->ndevices);

@@ -160,6 +160,18 @@ typedef struct soap_gather {
 int soap_decomp_allgather(const soap_graph *g, int op, int i, const soap_config *producer,
                           const soap_config *consumer, const soap_xfer_vec *xfers,
                           soap_gather *out);
+/* An all-to-all edge: every consumer task needs a piece of every producer
+ * task (np x nc pieces, as when a sample-split op reads a parameter-split
+ * one), with at least SOAP_GATHER_MIN_DEVICES devices on each side, and it
+ * is not an all-gather edge. Its k(k - 1)-odd messages go point to point,
+ * as NCCL's all-to-all sends them and as the executor copies them; every
+ * consumer task needs something from every producer anyway, so it waits for
+ * all of them. The simulator models the messages as one collective per
+ * pass, each link direction busy for the bytes of the messages that cross
+ * it (simulator/taskgraph.c), instead of one task per message and hop. */
+int soap_decomp_alltoall(const soap_graph *g, int op, int i, const soap_config *producer,
+                         const soap_config *consumer, const soap_xfer_vec *xfers);
+
 /* Elements ring edge r carries: forward (all-gather), every block but the
  * receiver's, total - elems[r + 1]; backward (reduce-scatter, the partial
  * sums of every block but the sender's own, which ends its trip here),

@@ -360,13 +360,15 @@ END_TEST
 
 /* Not an all-gather: the graph of test_allgather on four devices joined
  * pairwise (1 GB/s, 10 us), fc1 split by sample on d0, d1, d2 and fc2 split
- * by out features on d1, d2, d3: two device sets, so point-to-point
- * messages as before: fc2 on d1 gets d0's and d2's blocks, on d2 d0's and
- * d1's, on d3 all three: 7 messages of 9600 bytes, each on its own link
- * direction, X = 10 us + 9.6 us, and their gradients back, each producer
- * device's on distinct directions too. fc1.w's ring over d0, d1, d2 as in
- * test_allgather (3240 us), u1 = 73 us.
- *   time = 1500 us + 2X + 3240 us + 73 us; 14 transfer hops. */
+ * by out features on d1, d2, d3: two device sets. Every fc2 task needs a
+ * piece of every fc1 task, so it is an all-to-all edge: the pairs' messages
+ * (fc2 on d1 gets d0's and d2's blocks, on d2 d0's and d1's, on d3 all
+ * three: 7 messages of 9600 bytes) as one collective per pass, each link
+ * direction busy for the messages over it: here one each, X = 10 us + 9.6
+ * us, all side by side, and the gradients back likewise. fc1.w's ring over
+ * d0, d1, d2 as in test_allgather (3240 us), u1 = 73 us.
+ *   time = 1500 us + 2X + 3240 us + 73 us; per pass 7 link tasks, a start
+ *   and a done join and 3 arrivals: 24 communication tasks. */
 START_TEST(test_allgather_other_devices)
 {
     char table[64];
@@ -404,8 +406,108 @@ START_TEST(test_allgather_other_devices)
     ck_assert_double_eq_tol(r.t, 1500e-6 + 2 * X + sync + u1, TOL);
     soap_sim_result res;
     soap_sim_result_get(r.sim, &res);
-    ck_assert_int_eq(res.ncomm, 14);
+    ck_assert_int_eq(res.ncomm, 2 * (7 + 2 + 3));
     ck_assert_double_eq_tol(res.bytes_total, 14 * 9600 + 3 * 4 * 8e5, 1e-3);
+    soap_sim_result_free(&res);
+    run_free(&r);
+    soap_strategy_free(s);
+    soap_machine_free(m);
+    soap_graph_free(g);
+    unlink(table);
+}
+END_TEST
+
+/* An all-to-all edge through a switch: d0, d1, d2 each joined to switch s
+ * (1 GB/s, 10 us per direction). x [600,1] -> fc1 (linear to 600, no bias)
+ * split 3 ways by out features on d0..d2 -> r (relu) split 3 ways by
+ * sample on d0..d2: every r task needs rows t of every fc1 block, a 200 x
+ * 200 piece: b = 160000 bytes per pair, 6 pairs. Each device sends 2b into
+ * its link to s and receives 2b from s, so every one of the 6 link
+ * directions carries 2b: the pass is one task per direction, all side by
+ * side, L + 2b / 1 GB/s = 330 us from the start join (after every fc1 fwd)
+ * to the done join, whatever the order of the messages. The gradient pass
+ * is the same, from r's bwd to fc1's. Bytes: 6b per pass (each message
+ * once), 12b per pass over the links (two hops each). */
+START_TEST(test_alltoall_switch)
+{
+    char table[64];
+    soap_test_tmpfile(table, sizeof table, ".csv");
+    unlink(table);
+    soap_graph *g = soap_graph_new("a2a", 600);
+    int x = add_input(g, "x", 600, 1);
+    int fc1 = soap_add_linear(g, "fc1", x, 600, 0, -1);
+    int rl = soap_add_unary(g, "r", fc1, SOAP_UNARY_RELU);
+    soap_machine *m = devices("star", 3);
+    int sw = soap_machine_add_switch(m, "s");
+    char name[8];
+    for (int d = 0; d < 3; d++) {
+        int e[2] = {d, sw};
+        snprintf(name, sizeof name, "l%d", d);
+        soap_machine_add_link(m, name, SOAP_LINK_PCIE, 1e9, 1e-5, e, 2);
+    }
+    finish(m);
+    soap_strategy *s = soap_strategy_new(g, m);
+    s->configs[x] = soap_config_single(g, x, 0);
+    soap_config c1 = soap_config_single(g, fc1, 0);
+    c1.degree[1] = 3; /* out features: PARAMETER */
+    c1.ntasks = 3;
+    for (int t = 0; t < 3; t++)
+        c1.device[t] = (int16_t)t;
+    s->configs[fc1] = c1;
+    s->configs[rl] = split0(g, rl, 3);
+    soap_error err;
+    soap_error_clear(&err);
+    ck_assert_msg(soap_strategy_check(s, g, m, &err) == SOAP_OK, "%s", err.msg);
+    table_add(table, "G", g, x, &s->configs[x], 1e-4, 0);
+    table_add(table, "G", g, fc1, &s->configs[fc1], 2e-4, 4e-4);
+    table_add(table, "G", g, rl, &s->configs[rl], 5e-5, 5e-5);
+
+    run r = simulate(g, m, s, table, SOAP_SYNC_ALLREDUCE, 0);
+    double b = 200.0 * 200 * 4, pass = 1e-5 + 2 * b / 1e9;
+    char label[256];
+    double start[2] = {-1, -1}, done[2] = {-1, -1};
+    int links = 0, arrivals = 0;
+    for (int i = 0; i < sim_testing_ntasks(r.sim); i++) {
+        sim_testing_label(r.sim, i, label, sizeof label);
+        sim_testing_task t = sim_testing_task_at(r.sim, i);
+        int grad = strncmp(label, "all-to-all grad ", 16) == 0;
+        if (strncmp(label, "all-to-all ", 11) != 0)
+            continue;
+        if (strstr(label, " start"))
+            start[grad] = t.end;
+        else if (strstr(label, " done"))
+            done[grad] = t.end;
+        else if (strstr(label, " arrival on "))
+            arrivals++;
+        else {
+            ck_assert_msg(strstr(label, " on l"), "%s", label);
+            ck_assert_double_eq_tol(t.dur, pass, TOL);
+            links++;
+        }
+    }
+    ck_assert_int_eq(links, 2 * 6);
+    ck_assert_int_eq(arrivals, 2 * 3);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(start[k] >= 0 && done[k] >= 0, "pass %d: no start or done join", k);
+        ck_assert_double_eq_tol(done[k] - start[k], pass, TOL);
+    }
+    /* Forward: the start join follows the last fc1 task; every r task
+     * starts when the pass is done (its arrival joins end then). */
+    double last_fc1 = 0;
+    for (int t = 0; t < 3; t++)
+        last_fc1 = fmax(last_fc1, find_task(r.sim, SIM_TESTING_FWD, fc1, t).end);
+    ck_assert_double_eq_tol(start[0], last_fc1, TOL);
+    for (int t = 0; t < 3; t++)
+        ck_assert_double_eq_tol(find_task(r.sim, SIM_TESTING_FWD, rl, t).start, done[0], TOL);
+    soap_sim_result res;
+    soap_sim_result_get(r.sim, &res);
+    /* fc1's weight is split, not replicated: no sync traffic. Besides the
+     * all-to-all, x (on d0) goes to fc1 on d1 and d2: 2 messages of 2400
+     * bytes over 2 hops (no gradient: an input). */
+    double xb = 600.0 * 4;
+    ck_assert_double_eq_tol(res.bytes_total, 2 * 6 * b + 2 * xb, 1e-3);
+    ck_assert_double_eq_tol(res.bytes_by_kind[SOAP_LINK_PCIE], 2 * 12 * b + 4 * xb, 1e-3);
+    ck_assert_int_eq(res.ncomm, 2 * (6 + 2 + 3) + 4);
     soap_sim_result_free(&res);
     run_free(&r);
     soap_strategy_free(s);
@@ -954,6 +1056,7 @@ Suite *soap_suite_sim_cases(void)
     tcase_add_loop_test(tc, test_overlap, 0, 2);
     tcase_add_test(tc, test_ring_two_hops);
     tcase_add_loop_test(tc, test_master_tree, 0, 2);
+    tcase_add_test(tc, test_alltoall_switch);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     tc = tcase_create("fifo");

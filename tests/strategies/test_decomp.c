@@ -184,6 +184,46 @@ START_TEST(allgather_edges)
 }
 END_TEST
 
+START_TEST(alltoall_edges)
+{
+    /* fc [12,6] split 3 ways by out features (cols [0,2), [2,4), [4,6)) ->
+     * r (relu) split 3 ways by sample (rows [0,4), ...): every r task needs
+     * its rows of every fc block, a 4 x 2 piece: 9 pieces, an all-to-all
+     * edge. */
+    soap_graph *g = soap_graph_new("a2a", 12);
+    const int64_t xs[2] = {12, 5};
+    int x = soap_add_input(g, "x", 2, xs, NULL, 0);
+    int fc = soap_add_linear(g, "fc", x, 6, 0, -1);
+    int r = soap_add_unary(g, "r", fc, SOAP_UNARY_RELU);
+    soap_config prod = cfg(g, fc, DEG(1, 3), NULL);
+    soap_config cons = cfg(g, r, DEG(3, 1), NULL);
+    soap_xfer_vec v = {0};
+    ck_assert_int_eq(soap_decomp_edge(g, r, 0, &prod, &cons, &v), 9);
+    ck_assert_int_eq(soap_decomp_alltoall(g, r, 0, &prod, &cons, &v), 1);
+    /* Other device sets on the two sides: still all-to-all. */
+    soap_config other = cfg(g, r, DEG(3, 1), DEG(3, 4, 5));
+    soap_decomp_edge(g, r, 0, &prod, &other, &v);
+    ck_assert_int_eq(soap_decomp_alltoall(g, r, 0, &prod, &other, &v), 1);
+    /* Fewer than 3 devices on a side: point to point. */
+    soap_config two = cfg(g, r, DEG(3, 1), DEG(0, 1, 1));
+    soap_decomp_edge(g, r, 0, &prod, &two, &v);
+    ck_assert_int_eq(soap_decomp_alltoall(g, r, 0, &prod, &two, &v), 0);
+    /* Matching splits: each consumer needs one producer, not all. */
+    soap_config same = cfg(g, r, DEG(1, 3), NULL);
+    ck_assert_int_eq(soap_decomp_edge(g, r, 0, &prod, &same, &v), 3);
+    ck_assert_int_eq(soap_decomp_alltoall(g, r, 0, &prod, &same, &v), 0);
+    /* An all-gather edge (whole blocks, one device set) is not all-to-all:
+     * x by sample on d0..d2 -> fc by out features on d0..d2. */
+    soap_config xs3 = cfg(g, x, DEG(3, 1), NULL);
+    soap_decomp_edge(g, fc, 0, &xs3, &prod, &v);
+    soap_gather ga;
+    ck_assert_int_eq(soap_decomp_allgather(g, fc, 0, &xs3, &prod, &v, &ga), 1);
+    ck_assert_int_eq(soap_decomp_alltoall(g, fc, 0, &xs3, &prod, &v), 0);
+    soap_xfer_vec_free(&v);
+    soap_graph_free(g);
+}
+END_TEST
+
 START_TEST(concat_offsets)
 {
     /* a [4,3] and b [4,5] -> cat concat axis 1 -> [4,8], cat split 2 ways
@@ -563,6 +603,7 @@ Suite *soap_suite_decomp(void)
     tcase_add_test(tc, linear_param_from_sample);
     tcase_add_test(tc, concat_offsets);
     tcase_add_test(tc, allgather_edges);
+    tcase_add_test(tc, alltoall_edges);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
