@@ -340,14 +340,24 @@ double sim_event_loop(soap_sim *sim, double limit)
                 }
             }
         }
+        /* The successors' lines are fetched side by side before they are
+         * updated: the event loop waits on memory more than it computes. */
+        for (int e = t->eout; e >= 0; e = E[e].next_out)
+            __builtin_prefetch(&T[E[e].dst], 1);
         for (int e = t->eout; e >= 0; e = E[e].next_out) {
             int y = E[e].dst;
             sim_task *ty = &T[y];
             if (end > ty->ready)
                 ty->ready = end;
-            if (--ty->pending == 0)
+            if (--ty->pending == 0) {
+                /* Its first out-edge, for when it is popped. */
+                if (ty->eout >= 0)
+                    __builtin_prefetch(&E[ty->eout]);
                 sim_heap_push(sim, y);
+            }
         }
+        if (sim->nheap > 0)
+            __builtin_prefetch(&T[sim->heap[0].id]);
     }
     sim->norder = n;
     sim->iteration_s = n ? sim->pmax[n - 1] : 0;
