@@ -112,10 +112,11 @@ int soap_space_group_members(const soap_space *s, int group, const int **members
  * op's soap_space_neighbour; tied: each group's, every member set to each
  * neighbour of its first member's config; mixed: both). Default
  * (SOAP_SEARCH_MOVES_DEFAULT): tied, chosen by measurement (mcmc from data,
- * p100x16/16, --sync ps, 1,000 proposals, seed 1: best 170 / 118 / see
- * README.md ms on rnnlm / rnntc / nmt against 236 / 288 / ... with op
- * moves; mixed stays near op, since an accepted op move on one member
- * leaves its group disagreeing, and so frozen for group moves). */
+ * p100x16/16, --sync ps, 1,000 proposals, seed 1: best 170 / 118 / 586 ms
+ * on rnnlm / rnntc / nmt against 236 / 288 / 953 ms with op moves and 235
+ * / 280 / 823 ms with mixed; README.md has the command). Mixed stays near
+ * op since an accepted op move on one member leaves its group
+ * disagreeing, and so out of reach of group moves. */
 #define SOAP_SEARCH_MOVES(X) X(OP, "op") X(TIED, "tied") X(MIXED, "mixed")
 typedef enum soap_search_moves {
 #define SOAP_X_ENUM(e, s) SOAP_MOVES_##e,
