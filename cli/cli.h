@@ -53,6 +53,7 @@ typedef struct cli_options {
     int tiny;             /* --scale: 0 full, 1 tiny (the built-in models' small variants) */
     soap_sim_options sim; /* --sync, --no-overlap */
     soap_search_space dims;  /* --dims (search, check-local) */
+    soap_search_moves moves; /* --moves (search, check-local) */
     int allow_over_capacity; /* --allow-over-capacity (search, check-local) */
     int batch_set, unroll_set, devices_set, seed_set;
 } cli_options;
@@ -103,7 +104,8 @@ typedef struct cli_opt {
 /* The options several commands share, defined once (cli_common.c). */
 extern const cli_opt cli_opt_model, cli_opt_machine, cli_opt_strategy, cli_opt_devices,
     cli_opt_batch, cli_opt_unroll, cli_opt_scale, cli_opt_seed, cli_opt_json, cli_opt_out,
-    cli_opt_costs, cli_opt_sync, cli_opt_no_overlap, cli_opt_dims, cli_opt_allow_over;
+    cli_opt_costs, cli_opt_sync, cli_opt_no_overlap, cli_opt_dims, cli_opt_moves,
+    cli_opt_allow_over;
 
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */

@@ -50,6 +50,18 @@ static int parse_sync(const cli_command *cmd, const cli_opt *opt, const char *ar
     return 0;
 }
 
+/* An unknown move set is a usage error (like --dims): the message names
+ * the valid ones. */
+static int parse_moves(const cli_command *cmd, const cli_opt *opt, const char *arg, void *dst)
+{
+    (void)opt;
+    soap_error err;
+    soap_error_clear(&err);
+    if (soap_search_moves_parse(arg, dst, &err) != SOAP_OK)
+        return cli_usage_error(cmd, "--moves: %s", err.msg);
+    return 0;
+}
+
 static int parse_dims(const cli_command *cmd, const cli_opt *opt, const char *arg, void *dst)
 {
     (void)opt;
@@ -122,6 +134,13 @@ const cli_opt cli_opt_dims = {
     .name = "dims", .kind = CLI_CUSTOM, COMMON(dims), .parse = parse_dims, .value = "L",
     .help = "the space: letters of S (sample), O (operator placement), A (attribute), "
             "P (parameter); SAP: no placement freedom, S: sample only (default SOAP)"};
+const cli_opt cli_opt_moves = {
+    .name = "moves", .kind = CLI_CUSTOM, COMMON(moves), .parse = parse_moves,
+    .value = "SET",
+    .help = "what a proposal changes: op (one operator), tied (every operator of a group "
+            "that shares weights, e.g. the steps of an LSTM layer, gets one config) or "
+            "mixed (half tied, half op); default tied (measured: faster strategies for the "
+            "RNNs for the same proposals)"};
 const cli_opt cli_opt_allow_over = {
     .name = "allow-over-capacity", .kind = CLI_FLAG, COMMON(allow_over_capacity),
     .help = "also accept strategies over a device's memory capacity"};
@@ -387,6 +406,7 @@ int cli_command_main(const cli_command *cmd, int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.sim.sync = SOAP_SYNC_ALLREDUCE;
     SOAP_ASSERT(soap_search_space_parse("SOAP", &o.dims, NULL) == SOAP_OK);
+    o.moves = SOAP_SEARCH_MOVES_DEFAULT;
     void *own = NULL;
     if (cmd->own_size) {
         own = soap_xcalloc(1, cmd->own_size);

@@ -158,7 +158,7 @@ static const cli_opt *const search_opts_table[] = {
     &cli_opt_model, &cli_opt_machine, &cli_opt_devices, &cli_opt_batch, &cli_opt_unroll,
     &cli_opt_scale, &algo_opt, &budget_opt, &cli_opt_seed, &beta_opt, &lr_opt,
     &samples_opt, &init_opt,
-    &threads_opt, &cli_opt_dims, &full_sim_opt, &cli_opt_allow_over, &no_stop_rule_opt,
+    &threads_opt, &cli_opt_dims, &cli_opt_moves, &full_sim_opt, &cli_opt_allow_over, &no_stop_rule_opt,
     &no_precheck_opt,
     &cli_opt_costs, &cli_opt_sync, &cli_opt_no_overlap, &cli_opt_out, &log_opt, &quiet_opt,
     &cli_opt_json, NULL,
@@ -276,7 +276,7 @@ static void print_text(const report *rp)
     printf("search: %s on model %s (batch %lld, %d operators), machine %s (%d devices)\n",
            rp->algo, cli_name(rp->g->name), (long long)rp->g->batch, rp->g->nops,
            cli_name(rp->m->name), rp->m->ndevices);
-    printf("space %s, budget", rp->dims);
+    printf("space %s, moves %s, budget", rp->dims, soap_search_moves_name(so->moves));
     if (so->seconds > 0)
         printf(" %g s", so->seconds);
     if (so->proposals > 0)
@@ -334,6 +334,7 @@ static void print_json(const report *rp)
     cli_json_set(o, "devices", json_integer(rp->m->ndevices));
     cli_json_set(o, "batch", json_integer(rp->g->batch));
     cli_json_set(o, "dims", json_string(rp->dims));
+    cli_json_set(o, "moves", json_string(soap_search_moves_name(so->moves)));
     cli_json_set(o, "budget_s", so->seconds > 0 ? json_real(so->seconds) : json_null());
     cli_json_set(o, "budget_proposals", so->proposals > 0 ? json_integer(so->proposals) : json_null());
     cli_json_set(o, "beta_per_s", r->beta > 0 ? json_real(r->beta) : json_null());
@@ -395,6 +396,7 @@ static int run_search(const cli_options *o, const cli_inputs *unused, void *own)
         so.reinforce_samples = sopt->samples;
     so.threads = sopt->threads;
     so.space = o->dims;
+    so.moves = o->moves;
     so.full_sim = sopt->full_sim;
     so.allow_over_capacity = o->allow_over_capacity;
     so.no_stop_rule = sopt->no_stop_rule;

@@ -11,15 +11,20 @@
  * costs whichever thread runs it. Results are combined in chain order: the
  * best chain is the first with the lowest time, logs are concatenated.
  *
- * A proposal (mcmc, anneal): one op uniformly at random, one config of it
- * uniformly at random from the space (soap_space_random), the uniform draw
- * of the acceptance test, then the simulation: soap_sim_delta_limit with
+ * A proposal (mcmc, anneal): a move of the move set (soap_space_propose:
+ * op moves draw one op uniformly at random and one config of it uniformly
+ * at random from the space, soap_space_random; tied moves a group and one
+ * config for all its members; a group move on a group whose members
+ * disagree is a self-loop, counted and rejected with nothing simulated and
+ * no acceptance draw), the uniform draw of the acceptance test, then the
+ * simulation: soap_sim_delta_many (soap_sim_delta_limit for one op) with
  * the time above which the proposal would be refused (it stops, and undoes
  * itself, as soon as the time is sure to be above it), or, with full_sim,
  * soap_sim_full of the changed strategy; then kept or undone. Both modes
  * make the same decisions, so they walk the same chain. Before the delta,
  * unless no_precheck, a lower bound of the new time from the resource
- * totals and the new config's compute costs (soap_sim_bound_change) rejects
+ * totals and the new configs' compute costs (soap_sim_bound_change_many)
+ * rejects
  * the proposal without building a task when it is already above the limit
  * (counted in rejected_early); the chain does not change. Nothing is
  * allocated per proposal; a new best is copied into the chain's best
@@ -108,7 +113,9 @@ typedef struct worker {
     shared *sh;
     soap_sim *sim;     /* thread 0: the problem's; others: a clone, owned */
     soap_strategy *cur; /* full_sim and random: the strategy simulated */
-    soap_config saved; /* full_sim: the config a proposal replaced */
+    soap_config *saved; /* full_sim: the configs a proposal replaced */
+    soap_config *cfgs;  /* a proposal's config per changed op (the space's
+                           largest group) */
 } worker;
 
 static int stop_requested(const shared *sh)
@@ -179,22 +186,27 @@ static void offer_best(worker *w, chain_state *c, double t, double chain_s)
     c->best_at_s = chain_s;
 }
 
-/* Applies cfg to op (delta, or full simulation of the changed strategy).
- * A delta may stop once the new time is sure to be above `limit`; it has
- * then undone itself (*undone = 1) and returns a bound above the limit, so
- * that the decision is the one the exact time would give. */
-static double apply(worker *w, int op, const soap_config *cfg, double limit,
+/* Gives cfg to each of the n ops (one delta, or a full simulation of the
+ * changed strategy). A delta may stop once the new time is sure to be
+ * above `limit`; it has then undone itself (*undone = 1) and returns a
+ * bound above the limit, so that the decision is the one the exact time
+ * would give. */
+static double apply(worker *w, int n, const int *ops, const soap_config *cfg, double limit,
                     int *undone)
 {
     *undone = 0;
+    for (int i = 0; i < n; i++)
+        w->cfgs[i] = *cfg;
     if (!w->sh->o->full_sim) {
         int exact;
-        double t = soap_sim_delta_limit(w->sim, op, cfg, limit, &exact);
+        double t = soap_sim_delta_many(w->sim, n, ops, w->cfgs, limit, &exact);
         *undone = !exact;
         return t;
     }
-    w->saved = w->cur->configs[op];
-    w->cur->configs[op] = *cfg;
+    for (int i = 0; i < n; i++) {
+        w->saved[i] = w->cur->configs[ops[i]];
+        w->cur->configs[ops[i]] = *cfg;
+    }
     return search_simulate(w->sim, w->cur);
 }
 
@@ -203,23 +215,26 @@ static double apply(worker *w, int op, const soap_config *cfg, double limit,
  * then that bound. The exact time is at least the bound, so the delta would
  * have refused the proposal too (the limit is at least the current time):
  * the chain is the same with and without the pre-check. */
-static int precheck_rejects(worker *w, int op, const soap_config *cfg, double limit,
-                            double *t)
+static int precheck_rejects(worker *w, int n, const int *ops, const soap_config *cfg,
+                            double limit, double *t)
 {
     if (w->sh->o->full_sim || w->sh->o->no_precheck || !(limit < INFINITY))
         return 0;
-    *t = soap_sim_bound_change(w->sim, op, cfg);
+    for (int i = 0; i < n; i++)
+        w->cfgs[i] = *cfg;
+    *t = soap_sim_bound_change_many(w->sim, n, ops, w->cfgs);
     return *t > limit;
 }
 
-static void reject(worker *w, int op, int undone)
+static void reject(worker *w, int n, const int *ops, int undone)
 {
     if (undone)
         return;
     if (!w->sh->o->full_sim)
         soap_sim_undo(w->sim);
     else
-        w->cur->configs[op] = w->saved;
+        for (int i = n - 1; i >= 0; i--)
+            w->cur->configs[ops[i]] = w->saved[i];
 }
 
 /* 1 when the chain has to stop before its next proposal. */
@@ -259,7 +274,6 @@ static double spent(const chain_state *c, double chain_s)
 static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, double start)
 {
     shared *sh = w->sh;
-    const soap_graph *g = sh->p->g;
     double cur_s = init_s;
     double t0 = sh->o->anneal_t0 > 0 ? sh->o->anneal_t0 : 0.05;
     double t1 = sh->o->anneal_t1 > 0 ? sh->o->anneal_t1 : 1e-4;
@@ -268,8 +282,19 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
     soap_config cfg;
     double chain_s = 0.0;
     while (!chain_over(sh, c, chain_s, 1)) {
-        int op = (int)gsl_rng_uniform_int(rng, (unsigned long)g->nops);
-        soap_space_random(sh->space, op, rng, &cfg);
+        const int *ops;
+        int n = soap_space_propose(sh->space, sh->o->moves, current_strategy(w), rng, &ops,
+                                   &cfg);
+        if (n == 0) {
+            /* A self-loop (soap_space_propose): rejected as it stands. */
+            c->proposals++;
+            chain_s = search_now() - start;
+            if (c->proposals % sh->log_every == 0)
+                log_row(sh, c, cur_s);
+            if ((c->proposals & 63) == 0)
+                report_progress(sh, c, 0);
+            continue;
+        }
         /* The Metropolis-Hastings draw comes first: a proposal of time t
          * is kept iff t <= cur_s or u < exp(x) with x = (cur_s - t) / scale,
          * i.e. iff t <= cur_s or t < cur_s - scale ln u, which lets the
@@ -285,11 +310,11 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
         double limit = u > 0 ? cur_s - scale * log(u) : INFINITY;
         int undone;
         double t;
-        if (precheck_rejects(w, op, &cfg, limit, &t)) {
+        if (precheck_rejects(w, n, ops, &cfg, limit, &t)) {
             undone = 1;
             c->rejected_early++;
         } else {
-            t = apply(w, op, &cfg, limit, &undone);
+            t = apply(w, n, ops, &cfg, limit, &undone);
         }
         c->proposals++;
         chain_s = search_now() - start;
@@ -300,7 +325,7 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
             cur_s = t;
             offer_best(w, c, t, chain_s);
         } else {
-            reject(w, op, undone);
+            reject(w, n, ops, undone);
         }
         if (c->best_s != old_best || c->proposals % sh->log_every == 0)
             log_row(sh, c, cur_s);
@@ -321,16 +346,19 @@ static void shuffle(int *a, int n, gsl_rng *rng)
     }
 }
 
-/* Greedy: passes over the ops in a random order; for each op the first
- * change of its neighbourhood that improves (and fits) is kept. Stops at a
- * pass without a change (a local optimum, as check-local sees it). */
+/* Greedy: passes over the units of the move set (search_unit: the ops, the
+ * groups, or both) in a random order; for each the first change of its
+ * neighbourhood that improves (and fits) is kept (a group's: every member
+ * set to a neighbour of its first member's config). Stops at a pass
+ * without a change (a local optimum, as check-local sees it with the same
+ * move set). */
 static void run_greedy(worker *w, chain_state *c, gsl_rng *rng, double init_s, int init_fits,
                        double start)
 {
     shared *sh = w->sh;
-    const soap_graph *g = sh->p->g;
-    int *order = soap_xmalloc((size_t)g->nops * sizeof *order);
-    for (int i = 0; i < g->nops; i++)
+    int nunits = search_units(sh->space, sh->o->moves);
+    int *order = soap_xmalloc((size_t)nunits * sizeof *order);
+    for (int i = 0; i < nunits; i++)
         order[i] = i;
     double cur_s = init_s;
     int cur_fits = init_fits;
@@ -339,17 +367,18 @@ static void run_greedy(worker *w, chain_state *c, gsl_rng *rng, double init_s, i
     int changed = 1;
     while (changed) {
         changed = 0;
-        shuffle(order, g->nops, rng);
-        for (int i = 0; i < g->nops; i++) {
-            int op = order[i];
-            soap_config now = current_strategy(w)->configs[op];
+        shuffle(order, nunits, rng);
+        for (int i = 0; i < nunits; i++) {
+            const int *ops;
+            int n = search_unit(sh->space, sh->o->moves, order[i], &ops);
+            soap_config now = current_strategy(w)->configs[ops[0]];
             soap_space_cursor cur = {0, 0};
-            while (soap_space_neighbour(sh->space, op, &now, &cur, &cfg)) {
+            while (soap_space_neighbour(sh->space, ops[0], &now, &cur, &cfg)) {
                 if (chain_over(sh, c, chain_s, 0))
                     goto out;
                 /* Only a time below cur_s matters: a delta may stop above it. */
                 int undone;
-                double t = apply(w, op, &cfg, cur_s, &undone);
+                double t = apply(w, n, ops, &cfg, cur_s, &undone);
                 c->proposals++;
                 chain_s = search_now() - start;
                 if ((c->proposals & 63) == 0)
@@ -368,7 +397,7 @@ static void run_greedy(worker *w, chain_state *c, gsl_rng *rng, double init_s, i
                     }
                     c->over_capacity++;
                 }
-                reject(w, op, undone);
+                reject(w, n, ops, undone);
                 if (c->proposals % sh->log_every == 0)
                     log_row(sh, c, cur_s);
             }
@@ -471,6 +500,9 @@ static void worker_init(worker *w, shared *sh, int t)
 {
     memset(w, 0, sizeof *w);
     w->sh = sh;
+    int most = search_space_groups(sh->space)->max_size;
+    w->cfgs = soap_xmalloc((size_t)most * sizeof *w->cfgs);
+    w->saved = soap_xmalloc((size_t)most * sizeof *w->saved);
     w->sim = t == 0 ? sh->p->sim : soap_sim_clone(sh->p->sim, NULL);
     SOAP_ASSERT(w->sim != NULL);
 }
@@ -481,6 +513,8 @@ static void worker_free(worker *w, int t)
         soap_sim_free(w->sim);
     if (w->cur)
         soap_strategy_free(w->cur);
+    free(w->cfgs);
+    free(w->saved);
 }
 
 static const char *const kind_names[] = {"mcmc", "anneal", "greedy", "random"};

@@ -107,6 +107,7 @@ soap_search_options soap_search_options_default(void)
     soap_search_options o;
     memset(&o, 0, sizeof o);
     o.space = soap_search_space_all();
+    o.moves = SOAP_SEARCH_MOVES_DEFAULT;
     o.reinforce_lr = SOAP_SEARCH_REINFORCE_LR;
     o.reinforce_samples = SOAP_SEARCH_REINFORCE_SAMPLES;
     return o;
@@ -136,6 +137,9 @@ static soap_status check_inputs(const soap_search_problem *p, const soap_search_
     if (!(o->seconds >= 0) || o->proposals < 0)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "search: budget must be >= 0 seconds and >= 0 proposals");
+    if (o->moves < 0 || o->moves >= SOAP_MOVES_COUNT)
+        return soap_error_set(err, SOAP_ERR_INVALID,
+                              "search: moves %d: expected op, tied or mixed", (int)o->moves);
     if (o->threads < 0 || o->threads > 1024)
         return soap_error_set(err, SOAP_ERR_INVALID,
                               "search: threads %d: expected 1 to 1024", o->threads);

@@ -16,6 +16,27 @@ const soap_search_space *search_space_spec(const soap_space *s);
 int search_space_vec_tasks(const soap_space *s, int op, int v);
 void search_space_config_vec(const soap_space *s, int op, int v, soap_config *out);
 
+/* groups.c: the groups of a space (see soap_space_ngroups). */
+typedef struct search_groups {
+    int ngroups;
+    int nshared;     /* groups of two or more */
+    int max_size;    /* members of the largest group (>= 1) */
+    int *group_of;   /* per op */
+    int *start;      /* per group, ngroups + 1: its first index in members */
+    int *members;    /* ops, by group, increasing within a group */
+    int *shared;     /* the ids of the groups of two or more */
+    int *ident;      /* ident[op] = op: the member list of a one-op move */
+} search_groups;
+void search_groups_build(const soap_space *s, const soap_graph *g, search_groups *out);
+void search_groups_free(search_groups *gr);
+const search_groups *search_space_groups(const soap_space *s);
+/* What greedy search and check-local walk for a move set: units, each a
+ * set of ops that take one config together (op: every op, unit u = op u;
+ * tied: every group; mixed: every op, then every group of two or more).
+ * search_unit returns unit u's op count and its ops (owned by s). */
+int search_units(const soap_space *s, soap_search_moves moves);
+int search_unit(const soap_space *s, soap_search_moves moves, int u, const int **ops);
+
 /* soap_sim_full of a strategy valid for the simulator's graph and machine
  * (an initial strategy, checked where it was loaded, or one drawn from the
  * space), which cannot fail. */

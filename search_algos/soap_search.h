@@ -82,6 +82,75 @@ typedef struct soap_space_cursor {
 int soap_space_neighbour(const soap_space *s, int op, const soap_config *current,
                          soap_space_cursor *cur, soap_config *out);
 
+/* Groups: ops that share a weight (the steps of one LSTM layer, a shared
+ * embedding, attention or projection; the union over every weight's users)
+ * and have the same config space (output shape and dim kinds, candidate
+ * degree vectors), so that one config is valid for every member. An op in
+ * no group of two or more is a group of its own. Groups are numbered in the
+ * order of their smallest member (without shared weights group i is op
+ * i); members are in increasing op order. Computed once with the space. */
+int soap_space_ngroups(const soap_space *s);
+/* Groups with two or more members. */
+int soap_space_nshared(const soap_space *s);
+int soap_space_group_of(const soap_space *s, int op);
+/* The members of group `group` into *members (owned by s); returns their
+ * count. */
+int soap_space_group_members(const soap_space *s, int group, const int **members);
+
+/* Move sets: what one proposal changes.
+ *   op:    one op uniformly, one config of it (soap_space_random): the
+ *          single-operator moves of PAPER.md section 3.
+ *   tied:  one group uniformly, one config of its first member uniformly
+ *          (soap_space_random), given to every member; when the members'
+ *          configs differ the move is a self-loop (the proposal is counted
+ *          and rejected, nothing is simulated), so that every move has its
+ *          reverse (see soap_space_propose). On a graph without shared
+ *          weights it is op.
+ *   mixed: with probability 1/2 a tied move, else an op move (on a graph
+ *          without shared weights: op, with no coin drawn).
+ * Greedy search and check-local use the matching neighbourhoods (op: each
+ * op's soap_space_neighbour; tied: each group's, every member set to each
+ * neighbour of its first member's config; mixed: both). Default
+ * (SOAP_SEARCH_MOVES_DEFAULT): tied, chosen by measurement (mcmc from data,
+ * p100x16/16, --sync ps, 1,000 proposals, seed 1: best 170 / 118 / 586 ms
+ * on rnnlm / rnntc / nmt against 236 / 288 / 953 ms with op moves and 235
+ * / 280 / 823 ms with mixed; README.md has the command). Mixed stays near
+ * op since an accepted op move on one member leaves its group
+ * disagreeing, and so out of reach of group moves. */
+#define SOAP_SEARCH_MOVES(X) X(OP, "op") X(TIED, "tied") X(MIXED, "mixed")
+typedef enum soap_search_moves {
+#define SOAP_X_ENUM(e, s) SOAP_MOVES_##e,
+    SOAP_SEARCH_MOVES(SOAP_X_ENUM)
+#undef SOAP_X_ENUM
+    SOAP_MOVES_COUNT
+} soap_search_moves;
+#define SOAP_SEARCH_MOVES_DEFAULT SOAP_MOVES_TIED
+const char *soap_search_moves_name(soap_search_moves m);
+/* "op", "tied" or "mixed"; an error naming the valid ones otherwise. */
+soap_status soap_search_moves_parse(const char *s, soap_search_moves *out, soap_error *err);
+
+/* One proposal of move set `moves` from strategy cur (of the space's
+ * graph): the ops it changes into *ops (owned by s) and the config every
+ * one of them gets into *cfg; returns their count, or 0 for a self-loop (a
+ * group move on a group whose members' configs differ). Allocates
+ * nothing; op moves draw exactly what mcmc always drew (the op, then
+ * soap_space_random).
+ *
+ * Why Metropolis-Hastings stays exact: each kind of move is symmetric in
+ * its choice of what changes, and a fixed mixture of symmetric proposals is
+ * symmetric. An op move from x to y (op o gets c, had c') has q = p(c) /
+ * nops and its reverse p(c') / nops. A group move on G from x, where every
+ * member has c', to y, where every member has c, has q = p(c) / ngroups;
+ * in y the members agree again, so the reverse move (G, c') has
+ * p(c') / ngroups. A group whose members disagree is never left by a
+ * group move (a self-loop), and no group move can enter such a state, so
+ * no move lacks its reverse; self-loops leave the state, and so detailed
+ * balance, alone. Both kinds draw the config as soap_space_random does
+ * (p above), so a group move's ratio q(x->y) / q(y->x) = p(c) / p(c') is
+ * the single-op move's. */
+int soap_space_propose(const soap_space *s, soap_search_moves moves, const soap_strategy *cur,
+                       gsl_rng *rng, const int **ops, soap_config *cfg);
+
 /* ------------------------------------------------------------------ */
 /* Inputs and outputs of a search                                      */
 /* ------------------------------------------------------------------ */
@@ -129,6 +198,8 @@ typedef struct soap_search_options {
     double beta;           /* mcmc: 1/seconds of simulated time; <= 0: auto =
                               SOAP_SEARCH_BETA_AUTO / the best initial time */
     soap_search_space space;
+    soap_search_moves moves; /* what a proposal changes (mcmc, anneal), the
+                              neighbourhood of greedy; 0 = op */
     int full_sim;          /* 1: full simulation per proposal instead of delta */
     int no_precheck;       /* 1: mcmc, anneal: no rejection from a lower
                               bound before the delta (soap_sim_bound_change);
@@ -160,8 +231,9 @@ typedef struct soap_search_options {
 #define SOAP_SEARCH_REINFORCE_LR 10.0
 #define SOAP_SEARCH_REINFORCE_SAMPLES 8
 
-/* Options with every default: 0 budgets, seed 0, all of SOAP, reinforce's
- * learning rate and samples per update as above. */
+/* Options with every default: 0 budgets, seed 0, all of SOAP, moves
+ * SOAP_SEARCH_MOVES_DEFAULT, reinforce's learning rate and samples per
+ * update as above. */
 soap_search_options soap_search_options_default(void);
 
 typedef struct soap_search_result {
@@ -229,22 +301,28 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
 /* ------------------------------------------------------------------ */
 typedef struct soap_local_report {
     double time_s;          /* of the strategy checked */
-    long tried;             /* single-operator changes simulated */
+    long tried;             /* changes simulated */
     long improving;         /* of those, faster (and fitting memory) */
-    int best_op;            /* the most improving change, -1 if none */
+    int best_op;            /* the most improving change (its first op), -1
+                               if none */
+    int best_nops;          /* ops it gives best_config: 1, or the size of
+                               best_op's group (a group change) */
     soap_config best_config;
     double best_s;
 } soap_local_report;
 
-/* Tries every change of soap_space_neighbour on every op of s with sim
- * (delta simulation; sim is left simulating s). s must be valid for g and m
- * (checked where it was loaded; soap_sim_full asserts it). A change
- * improves when it is faster by more than a relative 1e-9 and (unless
- * allow_over_capacity) fits memory. */
+/* Tries every change of the neighbourhood of move set `moves` (op: every
+ * change of soap_space_neighbour on every op; tied: on every group, every
+ * member set to each neighbour of its first member's config; mixed: both)
+ * with sim (delta simulation; sim is left simulating s). s must be valid
+ * for g and m (checked where it was loaded; soap_sim_full asserts it). A
+ * change improves when it is faster by more than a relative 1e-9 and
+ * (unless allow_over_capacity) fits memory. */
 soap_status soap_search_check_local(soap_sim *sim, const soap_graph *g,
                                     const soap_machine *m, const soap_strategy *s,
-                                    const soap_search_space *sp, int allow_over_capacity,
-                                    soap_local_report *rep, soap_error *err);
+                                    const soap_search_space *sp, soap_search_moves moves,
+                                    int allow_over_capacity, soap_local_report *rep,
+                                    soap_error *err);
 
 /* 1 when a is faster than b by more than a relative 1e-9 (the
  * improvement test of every algorithm). */

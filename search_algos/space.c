@@ -2,7 +2,8 @@
  * may be split, whether operators may be placed freely), the candidate
  * degree vectors of every op computed once, uniformly random configs drawn
  * from them without allocating (the proposal hot path), and the
- * neighbourhood of a config (greedy search, check-local).
+ * neighbourhood of a config (greedy search, check-local). The groups of ops
+ * that share weights are groups.c's, computed here once.
  *
  * Uniform here means: the degree vector uniform over the op's vectors, then
  * the devices. With placement freedom a draw is, with probability 1/2, a
@@ -25,6 +26,7 @@ struct soap_space {
     int *first;                /* per op: index of its first vector */
     int (*vec)[SOAP_MAX_DIMS]; /* all ops' vectors */
     int *tasks;                /* product of each vector */
+    search_groups groups;      /* ops that share weights (groups.c) */
 };
 
 soap_search_space soap_search_space_all(void)
@@ -116,6 +118,7 @@ soap_space *soap_space_new(const soap_graph *g, int ndevices, const soap_search_
             s->tasks[s->first[op] + v] = k;
         }
     }
+    search_groups_build(s, g, &s->groups);
     return s;
 }
 
@@ -127,6 +130,7 @@ void soap_space_free(soap_space *s)
     free(s->first);
     free(s->vec);
     free(s->tasks);
+    search_groups_free(&s->groups);
     free(s);
 }
 
@@ -134,6 +138,11 @@ int soap_space_ndegrees(const soap_space *s, int op)
 {
     SOAP_ASSERT(s && op >= 0 && op < s->g->nops);
     return s->nvec[op];
+}
+
+const search_groups *search_space_groups(const soap_space *s)
+{
+    return &s->groups;
 }
 
 const soap_search_space *search_space_spec(const soap_space *s)

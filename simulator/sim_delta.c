@@ -1,9 +1,12 @@
 /* sim_delta.c: delta simulation (soap_sim_delta) and its undo.
  *
- * A delta replaces one op's config: it removes the groups that depend on it
- * (the op's compute tasks, the transfers of its input edges and of the edges
- * that consume it, the synchronisation of its weights) and builds them anew
- * from the pools' free lists, then re-simulates exactly from a cut.
+ * A delta replaces the configs of a set of ops (one op, or the members of
+ * a group that share a weight: soap_sim_delta_many; the one-op functions
+ * are its n = 1 case): it removes the groups that depend on them (each
+ * op's compute tasks, the transfers of its input edges and of the edges
+ * that consume it, the synchronisation of its weights; a group two of the
+ * ops share once) and builds them anew from the pools' free lists, then
+ * re-simulates exactly from a cut.
  *
  * Why a cut is exact: a full simulation processes the tasks in increasing
  * (ready, key) (sim_internal.h), so the last processing order is the sorted
@@ -167,33 +170,93 @@ static void settle(soap_sim *sim)
     sim->pending = 1;
 }
 
-/* Replaces op's config by c and re-simulates from the cut, keeping what
- * undo needs. When the new time is sure to exceed `limit` (a resource's
- * busy sum, or a task that ends, after it) the change is undone at once:
- * *exact = 0 and the value returned is a lower bound of the new time above
- * the limit. */
-static double apply(soap_sim *sim, int op, const soap_config *c, double limit, int *exact)
+/* Takes (once) the groups that depend on op's config: its compute tasks,
+ * the transfers of its input edges and of the edges that consume it, the
+ * synchronisation of its weights. A group two changed ops share (the edge
+ * between them, a shared weight's synchronisation) is taken by the first
+ * (group_mark). */
+static void take_op_groups(soap_sim *sim, int op, int *p0)
 {
-    const soap_graph *g = sim->g;
-    const soap_op *o = &g->ops[op];
+    const soap_op *o = &sim->g->ops[op];
+    int gc = sim_group_compute(sim, op);
+    SOAP_ASSERT(!sim->group_mark[gc]); /* every op at most once in a change */
+    sim->group_mark[gc] = 1;
+    take_group(sim, gc, p0);
+    for (int i = 0; i < o->ninputs; i++) {
+        int ge = sim_group_edge(sim, sim->edge_base[op] + i);
+        if (!sim->group_mark[ge]) {
+            sim->group_mark[ge] = 1;
+            take_group(sim, ge, p0);
+        }
+    }
+    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++) {
+        int ge = sim_group_edge(sim, sim->cons[j]);
+        if (!sim->group_mark[ge]) {
+            sim->group_mark[ge] = 1;
+            take_group(sim, ge, p0);
+        }
+    }
+    for (int k = 0; k < o->nweights; k++) {
+        int gs = sim_group_sync(sim, o->weights[k]);
+        if (!sim->group_mark[gs]) {
+            sim->group_mark[gs] = 1;
+            take_group(sim, gs, p0);
+        }
+    }
+}
+
+/* Builds the groups taken (undo_groups, in the order taken) anew from the
+ * changed configs: every compute group first (transfers and
+ * synchronisation read the compute tasks of both ends), then the edges,
+ * then the weights; clears their marks. */
+static void build_taken(soap_sim *sim)
+{
+    const int ne = sim->g->nops + sim->nedges;
+    const sim_ivec *ug = &sim->undo_groups;
+    for (int i = 0; i < ug->n; i += 2)
+        if (ug->v[i] < sim->g->nops)
+            sim_build_compute(sim, ug->v[i]);
+    for (int i = 0; i < ug->n; i += 2)
+        if (ug->v[i] >= sim->g->nops && ug->v[i] < ne)
+            sim_build_edge(sim, ug->v[i] - sim->g->nops);
+    for (int i = 0; i < ug->n; i += 2)
+        if (ug->v[i] >= ne)
+            sim_build_sync(sim, ug->v[i] - ne);
+    for (int i = 0; i < ug->n; i += 2)
+        sim->group_mark[ug->v[i]] = 0;
+}
+
+/* Replaces the config of every op ops[i] by cfgs[i] (those that differ
+ * from the current one) and re-simulates from the cut, keeping what undo
+ * needs. When the new time is sure to exceed `limit` (a resource's busy
+ * sum, or a task that ends, after it) the change is undone at once: *exact
+ * = 0 and the value returned is a lower bound of the new time above the
+ * limit. The cut argument of the file comment holds for any set of
+ * removed and rebuilt groups, so one op and several are the same code. */
+static double apply(soap_sim *sim, int n, const int *ops, const soap_config *cfgs,
+                    double limit, int *exact)
+{
     int nold = sim->norder;
     int p0 = nold;
     sim->dead.n = sim->changed.n = sim->created.n = sim->undo_groups.n = 0;
-    sim->undo_op = op;
-    sim->undo_cfg = sim->strat->configs[op];
     sim->undo_nold = nold;
     sim->undo_iteration = sim->iteration_s;
-    memcpy(sim->undo_fwd, sim->fwd_id[op], sizeof sim->undo_fwd);
-    memcpy(sim->undo_bwd, sim->bwd_id[op], sizeof sim->undo_bwd);
+    sim->undo_nops = 0;
+    for (int i = 0; i < n; i++) {
+        int op = ops[i];
+        if (soap_config_equal(&cfgs[i], &sim->strat->configs[op]))
+            continue;
+        int u = sim->undo_nops++;
+        sim->undo_ops[u] = op;
+        sim->undo_cfg[u] = sim->strat->configs[op];
+        memcpy(sim->undo_fwd[u], sim->fwd_id[op], sizeof sim->undo_fwd[u]);
+        memcpy(sim->undo_bwd[u], sim->bwd_id[op], sizeof sim->undo_bwd[u]);
+    }
+    SOAP_ASSERT(sim->undo_nops > 0);
 
-    /* 1. The groups that depend on op's config. */
-    take_group(sim, sim_group_compute(sim, op), &p0);
-    for (int i = 0; i < o->ninputs; i++)
-        take_group(sim, sim_group_edge(sim, sim->edge_base[op] + i), &p0);
-    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
-        take_group(sim, sim_group_edge(sim, sim->cons[j]), &p0);
-    for (int k = 0; k < o->nweights; k++)
-        take_group(sim, sim_group_sync(sim, o->weights[k]), &p0);
+    /* 1. The groups that depend on the changed ops' configs. */
+    for (int u = 0; u < sim->undo_nops; u++)
+        take_op_groups(sim, sim->undo_ops[u], &p0);
 
     /* 2. Survivors losing a predecessor; then unlink the dead from them
      * (the dead keep their own edge lists for undo). */
@@ -206,15 +269,9 @@ static double apply(soap_sim *sim, int op, const soap_config *c, double limit, i
         sim_task_unlink(sim, sim->dead.v[i]);
 
     /* 3. The new groups (they may grow the pools: re-read pointers after). */
-    sim->strat->configs[op] = *c;
-    sim_build_compute(sim, op);
-    for (int i = 0; i < o->ninputs; i++)
-        sim_build_edge(sim, sim->edge_base[op] + i);
-    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
-        sim_build_edge(sim, sim->cons[j]);
-    for (int k = 0; k < o->nweights; k++)
-        if (sim->group_head[sim_group_sync(sim, o->weights[k])] < 0)
-            sim_build_sync(sim, o->weights[k]);
+    for (int i = 0; i < n; i++)
+        sim->strat->configs[ops[i]] = cfgs[i];
+    build_taken(sim);
     /* Survivors gaining a predecessor (every new edge touches a new task). */
     for (int i = 0; i < sim->created.n; i++) {
         int x = sim->created.v[i];
@@ -361,14 +418,15 @@ static void revert(soap_sim *sim, int replay)
         sim_task_relink(sim, sim->dead.v[i]);
     for (int i = 0; i < sim->dead.n; i++)
         T[sim->dead.v[i]].state = SIM_LIVE;
-    /* Heads in reverse order of taking: a group taken twice (an op reading
-     * one input twice) gets its first, real head back. */
+    /* Heads in reverse order of taking (each group is taken once). */
     for (int i = sim->undo_groups.n - 2; i >= 0; i -= 2)
         sim->group_head[sim->undo_groups.v[i]] = sim->undo_groups.v[i + 1];
-    int op = sim->undo_op;
-    memcpy(sim->fwd_id[op], sim->undo_fwd, sizeof sim->undo_fwd);
-    memcpy(sim->bwd_id[op], sim->undo_bwd, sizeof sim->undo_bwd);
-    sim->strat->configs[op] = sim->undo_cfg;
+    for (int u = sim->undo_nops - 1; u >= 0; u--) {
+        int op = sim->undo_ops[u];
+        memcpy(sim->fwd_id[op], sim->undo_fwd[u], sizeof sim->undo_fwd[u]);
+        memcpy(sim->bwd_id[op], sim->undo_bwd[u], sizeof sim->undo_bwd[u]);
+        sim->strat->configs[op] = sim->undo_cfg[u];
+    }
     if (sim->busy_swapped) {
         double *t = sim->res_busy;
         sim->res_busy = sim->res_busy_alt;
@@ -389,9 +447,14 @@ static void revert(soap_sim *sim, int replay)
 /* ------------------------------------------------------------------ */
 
 /* Subtracts the durations of group's tasks from their resources' entries
- * in add[] (seconds). */
+ * in add[] (seconds), once per group (group_mark; bound_groups lists the
+ * marked ones). */
 static void bound_take(soap_sim *sim, int group, double *add)
 {
+    if (sim->group_mark[group])
+        return;
+    sim->group_mark[group] = 1;
+    sim_ivec_push(&sim->bound_groups, group);
     const sim_task *T = sim->tasks;
     for (int x = sim->group_head[group]; x >= 0; x = T[x].gnext)
         if (T[x].res >= 0)
@@ -399,40 +462,49 @@ static void bound_take(soap_sim *sim, int group, double *add)
 }
 
 /* Why it is a lower bound: apply() removes exactly the groups walked here
- * and builds the same groups anew; every other task keeps its resource and
- * duration. The new groups hold c's compute tasks (the durations
- * sim_build_compute gives them, from the same cost lookups) plus transfers,
- * synchronisation and updates of durations >= 0, left out here. A
- * resource runs its tasks one at a time from time 0, so the new iteration
- * time is at least any resource's total. The busy sums are kept by
- * additions and subtractions (they drift from an exact sum by rounding) and
- * the event loop adds in another order: the relative margin 1e-7 (as in
- * apply's own busy test) times the sizes of the terms covers both. */
-double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c)
+ * (each once) and builds the same groups anew; every other task keeps its
+ * resource and duration. The new groups hold the new configs' compute
+ * tasks (the durations sim_build_compute gives them, from the same cost
+ * lookups) plus transfers, synchronisation and updates of durations >= 0,
+ * left out here. A resource runs its tasks one at a time from time 0, so
+ * the new iteration time is at least any resource's total. The busy sums
+ * are kept by additions and subtractions (they drift from an exact sum by
+ * rounding) and the event loop adds in another order: the relative margin
+ * 1e-7 (as in apply's own busy test) times the sizes of the terms covers
+ * both. An op whose config does not change is counted as removed and
+ * re-added with the same costs (apply leaves it alone): still a bound. */
+double soap_sim_bound_change_many(soap_sim *sim, int n, const int *ops,
+                                  const soap_config *cfgs)
 {
-    SOAP_ASSERT(sim && c && sim->simulated);
-    SOAP_ASSERT(op >= 0 && op < sim->g->nops);
+    SOAP_ASSERT(sim && sim->simulated && n >= 0 && (n == 0 || (ops && cfgs)));
     const soap_graph *g = sim->g;
-    const soap_op *o = &g->ops[op];
     double *add = sim->bound_add;
-    bound_take(sim, sim_group_compute(sim, op), add);
-    for (int i = 0; i < o->ninputs; i++)
-        bound_take(sim, sim_group_edge(sim, sim->edge_base[op] + i), add);
-    for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
-        bound_take(sim, sim_group_edge(sim, sim->cons[j]), add);
-    for (int k = 0; k < o->nweights; k++) {
-        int dup = 0;
-        for (int k2 = 0; k2 < k && !dup; k2++)
-            dup = o->weights[k2] == o->weights[k];
-        if (!dup)
+    sim->bound_groups.n = 0;
+    for (int i = 0; i < n; i++) {
+        int op = ops[i];
+        SOAP_ASSERT(op >= 0 && op < g->nops);
+        const soap_op *o = &g->ops[op];
+        bound_take(sim, sim_group_compute(sim, op), add);
+        for (int j = 0; j < o->ninputs; j++)
+            bound_take(sim, sim_group_edge(sim, sim->edge_base[op] + j), add);
+        for (int j = sim->cons_start[op]; j < sim->cons_start[op + 1]; j++)
+            bound_take(sim, sim_group_edge(sim, sim->cons[j]), add);
+        for (int k = 0; k < o->nweights; k++)
             bound_take(sim, sim_group_sync(sim, o->weights[k]), add);
     }
-    /* c's compute tasks, costed as sim_build_compute costs them. */
+    for (int i = 0; i < sim->bound_groups.n; i++)
+        sim->group_mark[sim->bound_groups.v[i]] = 0;
+    /* The new configs' compute tasks, costed as sim_build_compute costs
+     * them. */
     soap_task_cost costs[SOAP_MAX_TASKS];
-    sim_config_costs(sim, op, c, costs);
-    for (int t = 0; t < c->ntasks; t++)
-        add[c->device[t]] +=
-            o->kind == SOAP_OP_INPUT ? costs[t].fwd_s : costs[t].fwd_s + costs[t].bwd_s;
+    for (int i = 0; i < n; i++) {
+        const soap_op *o = &g->ops[ops[i]];
+        const soap_config *c = &cfgs[i];
+        sim_config_costs(sim, ops[i], c, costs);
+        for (int t = 0; t < c->ntasks; t++)
+            add[c->device[t]] +=
+                o->kind == SOAP_OP_INPUT ? costs[t].fwd_s : costs[t].fwd_s + costs[t].bwd_s;
+    }
     /* The largest new total, less the margin; add[] back to zero. */
     double lb = 0;
     for (int r = 0; r < sim->nres; r++) {
@@ -446,6 +518,12 @@ double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c)
     return lb;
 }
 
+double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c)
+{
+    SOAP_ASSERT(sim && c);
+    return soap_sim_bound_change_many(sim, 1, &op, c);
+}
+
 double soap_sim_delta(soap_sim *sim, int op, const soap_config *c)
 {
     return soap_sim_delta_limit(sim, op, c, INFINITY, NULL);
@@ -454,17 +532,29 @@ double soap_sim_delta(soap_sim *sim, int op, const soap_config *c)
 double soap_sim_delta_limit(soap_sim *sim, int op, const soap_config *c, double limit,
                             int *exact)
 {
+    SOAP_ASSERT(c);
+    return soap_sim_delta_many(sim, 1, &op, c, limit, exact);
+}
+
+double soap_sim_delta_many(soap_sim *sim, int n, const int *ops, const soap_config *cfgs,
+                           double limit, int *exact)
+{
     int ex = 1;
-    SOAP_ASSERT(sim && c && sim->simulated);
-    SOAP_ASSERT(op >= 0 && op < sim->g->nops);
+    SOAP_ASSERT(sim && sim->simulated && n >= 0 && (n == 0 || (ops && cfgs)));
     soap_error err;
     soap_error_clear(&err);
-    SOAP_ASSERT(soap_config_check(sim->g, op, c, sim->m->ndevices, &err) == SOAP_OK);
+    int differ = 0;
+    for (int i = 0; i < n; i++) {
+        SOAP_ASSERT(ops[i] >= 0 && ops[i] < sim->g->nops);
+        SOAP_ASSERT(soap_config_check(sim->g, ops[i], &cfgs[i], sim->m->ndevices, &err) ==
+                    SOAP_OK);
+        differ |= !soap_config_equal(&cfgs[i], &sim->strat->configs[ops[i]]);
+    }
     delta_commit(sim);
     sim->can_undo = 1;
     double t = sim->iteration_s; /* nothing to apply, nothing to revert */
-    if (!soap_config_equal(c, &sim->strat->configs[op]))
-        t = apply(sim, op, c, limit, &ex);
+    if (differ)
+        t = apply(sim, n, ops, cfgs, limit, &ex);
     if (!ex)
         sim->can_undo = 0;
     if (exact)

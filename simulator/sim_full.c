@@ -151,6 +151,11 @@ static soap_sim *sim_create(const soap_graph *g, const soap_machine *m, soap_cos
     sim->group_head = soap_xmalloc((size_t)sim->ngroups * sizeof(int));
     sim->fwd_id = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->fwd_id);
     sim->bwd_id = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->bwd_id);
+    sim->undo_ops = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->undo_ops);
+    sim->undo_cfg = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->undo_cfg);
+    sim->undo_fwd = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->undo_fwd);
+    sim->undo_bwd = soap_xmalloc((size_t)(nops ? nops : 1) * sizeof *sim->undo_bwd);
+    sim->group_mark = soap_xcalloc((size_t)sim->ngroups, 1);
     sim_pools_init(sim);
     sim_graph_clear(sim);
     return sim;
@@ -202,6 +207,12 @@ void soap_sim_free(soap_sim *sim)
     free(sim->snap_res_free);
     free(sim->snap_res_last);
     sim_ivec_free(&sim->undo_groups);
+    free(sim->undo_ops);
+    free(sim->undo_cfg);
+    free(sim->undo_fwd);
+    free(sim->undo_bwd);
+    free(sim->group_mark);
+    sim_ivec_free(&sim->bound_groups);
     free(sim->edge_base);
     free(sim->edge_op);
     free(sim->cons_start);

@@ -276,11 +276,17 @@ struct soap_sim {
      * (`dead`), its new tasks are in `created`. */
     int can_undo;              /* soap_sim_undo has something to revert */
     int pending;               /* dead/created still held for undo */
-    int undo_op;
-    soap_config undo_cfg;
+    int undo_nops;             /* ops the last delta changed */
+    int *undo_ops;             /* per changed op (nops slots): its id */
+    soap_config *undo_cfg;     /* its previous config */
+    int (*undo_fwd)[SOAP_MAX_TASKS], (*undo_bwd)[SOAP_MAX_TASKS]; /* its
+                                  previous compute task ids */
     int undo_p, undo_nold;     /* the cut and the old task count */
     double undo_iteration;
-    int undo_fwd[SOAP_MAX_TASKS], undo_bwd[SOAP_MAX_TASKS];
+    unsigned char *group_mark; /* per group: scratch of a multi-op delta or
+                                  bound (visited once); all 0 between calls */
+    sim_ivec bound_groups;     /* scratch of soap_sim_bound_change_many: the
+                                  groups it marked */
     sim_ivec undo_groups;      /* (group, old head) pairs */
     int *snap_id;              /* old order[p..nold) */
     double *snap_ready;        /* their ready times; start and end follow

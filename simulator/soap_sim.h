@@ -158,6 +158,20 @@ double soap_sim_delta_limit(soap_sim *sim, int op, const soap_config *c, double 
  * resources). A search that knows its acceptance limit first can reject a
  * proposal without a delta when this bound is already above the limit. */
 double soap_sim_bound_change(soap_sim *sim, int op, const soap_config *c);
+/* The same for several ops at once: op ops[i] gets config cfgs[i] (n >= 0,
+ * each op at most once; an op whose config is unchanged is left alone), in
+ * one delta whose result is bitwise that of soap_sim_full on the changed
+ * strategy, with soap_sim_delta_limit's limit and *exact; soap_sim_undo
+ * reverts all of them. soap_sim_delta_limit is its n = 1 case. A search
+ * moves the members of a group of ops that share weights together with
+ * it. */
+double soap_sim_delta_many(soap_sim *sim, int n, const int *ops, const soap_config *cfgs,
+                           double limit, int *exact);
+/* soap_sim_bound_change for the change of soap_sim_delta_many: a lower
+ * bound of the iteration time it would give. soap_sim_bound_change is its
+ * n = 1 case. */
+double soap_sim_bound_change_many(soap_sim *sim, int n, const int *ops,
+                                  const soap_config *cfgs);
 /* Reverts the last soap_sim_delta (a rejected proposal); nothing after a
  * delta_limit that already undid itself. */
 void soap_sim_undo(soap_sim *sim);

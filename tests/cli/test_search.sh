@@ -10,7 +10,9 @@
 # and the errors: unknown algorithm, zero / negative / malformed / too large
 # budgets, impossible --dims, bad --threads, --beta and --init; reinforce
 # (its report and options, unsplit answers, same seed, bad --lr / --samples);
-# the mcmc pre-check (rejects early, same chain as --no-precheck).
+# the mcmc pre-check (rejects early, same chain as --no-precheck); --moves
+# (op, tied, mixed: in the report and the JSON, the same seed giving the same
+# strategy, check-local's neighbourhood, an unknown value a usage error).
 #
 # usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "search: P passed, F failed".
@@ -126,6 +128,42 @@ rc_is 0
 out_has "local optimum: no"
 run check-local "${BASE[@]}" --strategy "$TMP/greedy.json"
 out_has "local optimum: yes"
+
+# ---------------------------------------------------------------- --moves
+RM=(--model rnnlm --unroll 4 --machine p100x16 --devices 4 --batch 64)
+RNN=("${RM[@]}" --init data --no-stop-rule --quiet)
+run search "${RNN[@]}" --budget 600 --seed 5 --moves tied
+rc_is 0
+out_has "moves tied"
+run search "${RNN[@]}" --budget 600 --seed 5 --json
+py 'import json,sys; r=json.load(sys.stdin); assert r["moves"] == "tied", r["moves"]' \
+    "the default moves in the JSON"
+for mv in op tied mixed; do
+    run search "${RNN[@]}" --budget 600 --seed 5 --moves $mv --json --out "$TMP/mv-$mv-1.json"
+    rc_is 0
+    py 'import json,sys; r=json.load(sys.stdin); assert r["moves"] == sys.argv[1] and r["proposals"] == 600, r' \
+        "--moves $mv in the JSON" "$mv"
+    run search "${RNN[@]}" --budget 600 --seed 5 --moves $mv --quiet --out "$TMP/mv-$mv-2.json"
+    if cmp -s "$TMP/mv-$mv-1.json" "$TMP/mv-$mv-2.json"; then pass; else what="--moves $mv"; fail "same seed, another strategy"; fi
+done
+if cmp -s "$TMP/mv-op-1.json" "$TMP/mv-tied-1.json"; then what="--moves"; fail "tied moves walked the op chain"; else pass; fi
+run search "${RNN[@]}" --algo greedy --moves tied --out "$TMP/greedy-tied.json" --budget 1000000
+rc_is 0
+run check-local "${RM[@]}" --strategy "$TMP/greedy-tied.json" --moves tied --json
+rc_is 0
+py 'import json,sys; r=json.load(sys.stdin); assert r["moves"] == "tied" and r["local_optimum"] is True and r["tried"] > 0, r' \
+    "a greedy strategy with tied moves is a local optimum of tied moves"
+run check-local "${RM[@]}" --strategy data --moves tied
+rc_is 0
+out_has "moves tied"
+out_has "local optimum: no; best change: the 4 ops of the group of"
+for bad in bogus "" OP; do
+    run search "${RNN[@]}" --moves "$bad"
+    if [ -z "$bad" ]; then fails_with 2 "--moves needs a non-empty value"; else
+        fails_with 2 "--moves" "'$bad'" "expected one of op, tied, mixed"; fi
+done
+run check-local "${RM[@]}" --strategy data --moves tide
+fails_with 2 "--moves" "expected one of op, tied, mixed"
 
 # ---------------------------------------------------------------- Ctrl-C
 "$SOAP" search --model inception_v3 --machine p100x16 --devices 4 --budget 60s \

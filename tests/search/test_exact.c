@@ -160,8 +160,8 @@ START_TEST(test_mcmc_reaches_optimum)
                       r.best_s, ex.best_s);
         /* The optimum is a local optimum of its space. */
         soap_local_report rep;
-        ck_assert(soap_search_check_local(f.sim, f.g, f.m, r.best, &o.space, 0, &rep, &err) ==
-                  SOAP_OK);
+        ck_assert(soap_search_check_local(f.sim, f.g, f.m, r.best, &o.space, o.moves, 0,
+                                          &rep, &err) == SOAP_OK);
         ck_assert(rep.improving == 0 && rep.tried > 0 && rep.time_s == r.best_s);
         soap_search_result_free(&r);
     }
@@ -185,16 +185,16 @@ START_TEST(test_greedy_local)
     ck_assert(r.exhausted); /* no budget: ran to a local optimum */
     soap_local_report rep;
     soap_error err;
-    ck_assert(soap_search_check_local(f.sim, f.g, f.m, r.best, &o.space, 0, &rep, &err) ==
-              SOAP_OK);
+    ck_assert(soap_search_check_local(f.sim, f.g, f.m, r.best, &o.space, o.moves, 0,
+                                      &rep, &err) == SOAP_OK);
     ck_assert_msg(rep.improving == 0, "%s: %ld improving changes, best %.9g < %.9g",
                   models[_i], rep.improving, rep.best_s, rep.time_s);
     /* A random strategy is far from any local optimum. */
     soap_strategy_options sopt = {.seed = 3};
     soap_strategy *rnd = soap_strategy_load("random", f.g, f.m, &sopt, &err);
     ck_assert(rnd != NULL);
-    ck_assert(soap_search_check_local(f.sim, f.g, f.m, rnd, &o.space, 0, &rep, &err) ==
-              SOAP_OK);
+    ck_assert(soap_search_check_local(f.sim, f.g, f.m, rnd, &o.space, o.moves, 0,
+                                      &rep, &err) == SOAP_OK);
     ck_assert(rep.improving > 0 && rep.best_op >= 0 && rep.best_s < rep.time_s);
     soap_strategy_free(rnd);
     soap_search_result_free(&r);

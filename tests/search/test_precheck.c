@@ -5,7 +5,10 @@
  * per proposal (log_every 1) with the same proposal number, chain, current
  * and best time, the same counts of proposals, acceptances and memory
  * refusals, and the same best strategy; only rejected_early differs, zero
- * without the pre-check and non-zero with it in the cases marked. */
+ * without the pre-check and non-zero with it in the cases marked. The
+ * cases run with the default moves, and some with tied moves (a group's
+ * members changed at once: the bound of the set,
+ * soap_sim_bound_change_many). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +20,19 @@ typedef struct precheck_case {
     const char *model;
     int devices;
     int rejects; /* the pre-check rejects some proposals (fixed seeds) */
+    soap_search_moves moves;
 } precheck_case;
+#define DEF SOAP_SEARCH_MOVES_DEFAULT
 
 static const precheck_case cases[] = {
-    {"mcmc", "lenet", 4, 1},     {"mcmc", "alexnet", 4, 1},
-    {"mcmc", "rnnlm", 4, 0},     {"mcmc", "alexnet", 16, 1},
-    {"mcmc", "lenet", 16, 0},    {"anneal", "lenet", 4, 1},
-    {"anneal", "alexnet", 4, 1}, {"anneal", "rnnlm", 16, 0},
-    {"anneal", "alexnet", 16, 1},
+    {"mcmc", "lenet", 4, 1, DEF},     {"mcmc", "alexnet", 4, 1, DEF},
+    {"mcmc", "rnnlm", 4, 0, DEF},     {"mcmc", "alexnet", 16, 1, DEF},
+    {"mcmc", "lenet", 16, 0, DEF},    {"anneal", "lenet", 4, 1, DEF},
+    {"anneal", "alexnet", 4, 1, DEF}, {"anneal", "rnnlm", 16, 0, DEF},
+    {"anneal", "alexnet", 16, 1, DEF},
+    {"mcmc", "rnnlm", 4, 1, SOAP_MOVES_TIED},   {"mcmc", "nmt", 16, 0, SOAP_MOVES_TIED},
+    {"anneal", "nmt", 4, 1, SOAP_MOVES_TIED},   {"anneal", "rnntc", 16, 1, SOAP_MOVES_TIED},
+    {"mcmc", "rnnlm", 16, 0, SOAP_MOVES_MIXED},
 };
 
 START_TEST(test_same_chain)
@@ -38,6 +46,7 @@ START_TEST(test_same_chain)
     o.seed = 5;
     o.no_stop_rule = 1;
     o.log_every = 1; /* a row per proposal: the whole chain is compared */
+    o.moves = pc->moves;
     soap_search_result a, b;
     fix_run(&f, pc->algo, &o, &a);
     o.no_precheck = 1;
@@ -59,8 +68,9 @@ START_TEST(test_same_chain)
                       b.log[k].chain, b.log[k].current_s, b.log[k].best_s);
     ck_assert(a.best_s == b.best_s && fix_same_strategy(a.best, b.best));
     if (getenv("SOAP_TEST_TIMING"))
-        fprintf(stderr, "%s %s %d: %ld of %ld rejected early, %ld accepted\n", pc->algo, pc->model,
-                pc->devices, a.rejected_early, a.proposals, a.accepted);
+        fprintf(stderr, "%s %s %d %s: %ld of %ld rejected early, %ld accepted\n", pc->algo,
+                pc->model, pc->devices, soap_search_moves_name(pc->moves), a.rejected_early,
+                a.proposals, a.accepted);
     ck_assert_msg(a.rejected_early > 0 || !pc->rejects, "%s %s: nothing rejected early",
                   pc->algo, pc->model);
     soap_search_result_free(&a);

@@ -22,6 +22,16 @@
  * above its limit that the full simulation of the changed strategy
  * confirms, and leaves the timeline exactly as it was.
  *
+ * Group changes (soap_sim_delta_many, TCase "group_changes"): the same
+ * property for changes of several ops at once, as a search's tied moves
+ * make them: the users of a random weight (the steps of an LSTM layer, a
+ * shared embedding or projection), often a random subset of them, often
+ * with a neighbour (producer or consumer) added so that the set holds the
+ * edge between two changed ops, each member with the same random config
+ * where it fits all of them, else one of its own. Each change is bounded
+ * or not, kept or undone (undo reverts every member); the pre-check bound
+ * of the set (soap_sim_bound_change_many) is at most the new time.
+ *
  * Also: a delta to the config already in place changes nothing, and a full
  * simulation after deltas starts afresh. */
 #include <check.h>
@@ -272,6 +282,143 @@ START_TEST(test_delta_equals_full)
 }
 END_TEST
 
+/* Group changes: cases of models with shared weights (and one without:
+ * its weights have one user, the sets are a weight's user and
+ * neighbours). */
+static const delta_case group_cases[] = {
+    {"nmt", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
+    {"nmt", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 2},
+    {"rnnlm", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0},
+    {"rnntc", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0},
+    {"rnnlm", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "S", 3},
+    {"inception_v3", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0},
+};
+#define GROUP_STEPS 400
+
+/* A random set of ops around a random weight (its users, some of them
+ * dropped, maybe a neighbour of one added; distinct, at least one) into
+ * ops[]; returns the count. */
+static int random_set(const soap_graph *g, gsl_rng *rng, int *ops)
+{
+    int w = (int)gsl_rng_uniform_int(rng, (unsigned long)g->nweights);
+    int n = 0;
+    double keep = gsl_rng_uniform(rng) < 0.5 ? 1.0 : 0.6;
+    for (int op = 0; op < g->nops; op++)
+        for (int k = 0; k < g->ops[op].nweights; k++)
+            if (g->ops[op].weights[k] == w) {
+                if (gsl_rng_uniform(rng) < keep)
+                    ops[n++] = op;
+                break;
+            }
+    if (n == 0)
+        ops[n++] = g->weights[w].owner;
+    if (gsl_rng_uniform(rng) < 0.5) {
+        /* A neighbour of a member: the edge between them is in the set. */
+        int id = ops[gsl_rng_uniform_int(rng, (unsigned long)n)];
+        const soap_op *o = &g->ops[id];
+        int x = -1;
+        if (o->ninputs > 0 && gsl_rng_uniform(rng) < 0.5) {
+            x = o->inputs[gsl_rng_uniform_int(rng, (unsigned long)o->ninputs)];
+        } else {
+            for (int op = id + 1; op < g->nops && x < 0; op++)
+                for (int i = 0; i < g->ops[op].ninputs; i++)
+                    if (g->ops[op].inputs[i] == id)
+                        x = op;
+        }
+        int dup = x < 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = ops[i] == x;
+        if (!dup)
+            ops[n++] = x;
+    }
+    return n;
+}
+
+START_TEST(test_group_delta_equals_full)
+{
+    const delta_case *dc = &group_cases[_i];
+    fixture f;
+    setup(&f, dc);
+    soap_error err;
+    soap_error_clear(&err);
+    double t = soap_sim_full(f.a, f.s, &err);
+    ck_assert_msg(t > 0, "%s", err.msg);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 2000 + (unsigned long)_i);
+    soap_dims_mask mask;
+    ck_assert(soap_dims_mask_parse(dc->dims, &mask, &err) == SOAP_OK);
+    int *ops = malloc((size_t)f.g->nops * sizeof *ops);
+    soap_config *cfgs = malloc((size_t)f.g->nops * sizeof *cfgs);
+    int kept = 0, limited = 0, multi = 0, shared_cfg = 0;
+    for (int step = 0; step < GROUP_STEPS; step++) {
+        int n = random_set(f.g, rng, ops);
+        multi += n > 1;
+        /* One config for every member where it fits them all. */
+        soap_config one = soap_config_random(f.g, ops[0], f.m->ndevices, &mask, rng);
+        int fits = 1;
+        for (int i = 0; i < n && fits; i++)
+            fits = soap_config_check(f.g, ops[i], &one, f.m->ndevices, &err) == SOAP_OK;
+        shared_cfg += fits && n > 1;
+        for (int i = 0; i < n; i++) {
+            cfgs[i] = fits ? one : soap_config_random(f.g, ops[i], f.m->ndevices, &mask, rng);
+            for (int k = 0; dc->fold > 0 && k < cfgs[i].ntasks; k++)
+                cfgs[i].device[k] = (int16_t)(cfgs[i].device[k] % dc->fold);
+        }
+        soap_strategy *changed = soap_strategy_clone(soap_sim_strategy(f.a));
+        for (int i = 0; i < n; i++)
+            changed->configs[ops[i]] = cfgs[i];
+        double real = soap_sim_full(f.b, changed, &err);
+        double lb = soap_sim_bound_change_many(f.a, n, ops, cfgs);
+        ck_assert_msg(lb <= real, "step %d: bound %.17g above the time %.17g", step, lb, real);
+        double before = t;
+        int exact = 1;
+        double limit = INFINITY;
+        if (gsl_rng_uniform(rng) < 0.5)
+            limit = before * (1 + 0.2 * gsl_rng_uniform(rng));
+        t = soap_sim_delta_many(f.a, n, ops, cfgs, limit, &exact);
+        if (!exact) {
+            limited++;
+            ck_assert_msg(t > limit && real >= t, "step %d: bound %.17g, limit %.17g, real %.17g",
+                          step, t, limit, real);
+            ck_assert(sim_testing_iteration(f.a) == before);
+            t = before;
+        } else {
+            ck_assert_msg(t == real, "%s on %s, step %d (%d ops from %s): delta %.17g, full %.17g",
+                          dc->model, dc->machine, step, n, f.g->ops[ops[0]].name, t, real);
+            for (int i = 0; i < n; i++)
+                ck_assert(soap_config_equal(&soap_sim_strategy(f.a)->configs[ops[i]], &cfgs[i]));
+            same_timeline(f.a, f.b, step);
+            if (gsl_rng_uniform(rng) >= KEEP) {
+                soap_sim_undo(f.a);
+                ck_assert_msg(sim_testing_iteration(f.a) == before,
+                              "step %d: undo gives %.17g, was %.17g", step,
+                              sim_testing_iteration(f.a), before);
+                t = before;
+            } else {
+                kept++;
+            }
+        }
+        soap_strategy_free(changed);
+        double full = soap_sim_full(f.b, soap_sim_strategy(f.a), &err);
+        ck_assert_msg(full == t, "step %d: after the change %.17g, full %.17g", step, t, full);
+        same_timeline(f.a, f.b, step);
+        if (step % 100 == 99)
+            same_results(f.a, f.b, step);
+    }
+    ck_assert(kept > GROUP_STEPS / 20);
+    ck_assert(multi > GROUP_STEPS / 4);
+    ck_assert_msg(limited >= 5, "%s on %s: only %d bounded deltas gave up", dc->model,
+                  dc->machine, limited);
+    if (strcmp(dc->model, "inception_v3") != 0)
+        ck_assert_msg(shared_cfg > GROUP_STEPS / 10, "only %d changes with one config",
+                      shared_cfg);
+    free(ops);
+    free(cfgs);
+    gsl_rng_free(rng);
+    teardown(&f);
+}
+END_TEST
+
 /* A delta to the config in place and its undo change nothing; soap_sim_full
  * after deltas starts again from the given strategy. */
 START_TEST(test_delta_edges)
@@ -312,6 +459,11 @@ Suite *soap_suite_sim_delta(void)
     TCase *tc = tcase_create("random_changes");
     tcase_add_loop_test(tc, test_delta_equals_full, 0, (int)(sizeof cases / sizeof cases[0]));
     /* Seconds; the sanitizer build is about ten times slower. */
+    tcase_set_timeout(tc, 900);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("group_changes");
+    tcase_add_loop_test(tc, test_group_delta_equals_full, 0,
+                        (int)(sizeof group_cases / sizeof group_cases[0]));
     tcase_set_timeout(tc, 900);
     suite_add_tcase(s, tc);
     tc = tcase_create("edges");
