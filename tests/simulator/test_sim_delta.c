@@ -286,12 +286,12 @@ END_TEST
  * its weights have one user, the sets are a weight's user and
  * neighbours). */
 static const delta_case group_cases[] = {
-    {"nmt", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0},
-    {"nmt", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 2},
-    {"rnnlm", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0},
-    {"rnntc", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0},
-    {"rnnlm", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "S", 3},
-    {"inception_v3", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0},
+    {"nmt", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "SAP", 0, NULL, 0},
+    {"nmt", "p100x16", 4, SOAP_SYNC_PS, 0, "SAP", 2, NULL, 0},
+    {"rnnlm", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0, NULL, 0},
+    {"rnntc", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 1, "SAP", 0, NULL, 0},
+    {"rnnlm", "p100x16", 4, SOAP_SYNC_ALLREDUCE, 0, "S", 3, NULL, 0},
+    {"inception_v3", "k80x64", 8, SOAP_SYNC_PS, 0, "SAP", 0, NULL, 0},
 };
 #define GROUP_STEPS 400
 
