@@ -281,9 +281,9 @@ static void print_text(const report *rp)
         printf(" %g s", so->seconds);
     if (so->proposals > 0)
         printf("%s %ld proposals", so->seconds > 0 ? " and" : "", so->proposals);
-    printf(", seed %lu, %d chain%s on %d thread%s, %s simulation", so->seed, r->chains,
+    printf(", seed %lu, %d chain%s on %d thread%s, %s", so->seed, r->chains,
            r->chains == 1 ? "" : "s", r->threads, r->threads == 1 ? "" : "s",
-           so->full_sim ? "full" : "delta");
+           cli_name(r->simulation));
     if (r->beta > 0)
         printf(", beta %.4g /s%s", r->beta, rp->beta_auto ? " (auto)" : "");
     printf("\n\n");
@@ -301,12 +301,14 @@ static void print_text(const report *rp)
                r->init_fits[i] ? "" : " (over capacity)");
     printf("\n");
     printf("proposals:           %ld in %.3g s (%.0f/s), %.1f%% accepted\n", r->proposals,
-           r->elapsed_s, rate(r->proposals, r->elapsed_s),
-           r->proposals ? 100.0 * (double)r->accepted / (double)r->proposals : 0.0);
+           r->elapsed_s, rate(r->proposals, r->elapsed_s), 100.0 * r->acceptance);
     if (r->rejected_early)
         printf("                     %ld rejected before build (%.1f%%)\n", r->rejected_early,
                r->proposals ? 100.0 * (double)r->rejected_early / (double)r->proposals : 0.0);
     printf("found by:            %s\n", cli_name(r->origin));
+    if (r->best_over_bound > 0)
+        printf("lower bound:         %s, best %.3fx over it\n",
+               cli_fmt_time(r->best_lb_s, t1, sizeof t1), r->best_over_bound);
     if (r->exhausted && (!strcmp(rp->algo, "exhaustive") || !strcmp(rp->algo, "greedy")))
         printf("                     %s\n", !strcmp(rp->algo, "greedy")
                                                 ? "every chain ended at a local optimum"
@@ -341,6 +343,7 @@ static void print_json(const report *rp)
     cli_json_set(o, "reinforce_lr", rl ? json_real(so->reinforce_lr) : json_null());
     cli_json_set(o, "reinforce_samples", rl ? json_integer(so->reinforce_samples) : json_null());
     cli_json_set(o, "full_sim", json_boolean(so->full_sim));
+    cli_json_set(o, "simulation", json_string(r->simulation));
     cli_json_set(o, "chains", json_integer(r->chains));
     cli_json_set(o, "threads", json_integer(r->threads));
     cli_json_set(o, "best_time_s", cli_json_num(r->best_s));
@@ -354,8 +357,8 @@ static void print_json(const report *rp)
     cli_json_set(o, "init_times_s", init);
     cli_json_set(o, "proposals", json_integer(r->proposals));
     cli_json_set(o, "accepted", json_integer(r->accepted));
-    cli_json_set(o, "acceptance_rate",
-        cli_json_num(r->proposals ? (double)r->accepted / (double)r->proposals : 0.0));
+    cli_json_set(o, "acceptance", cli_json_num(r->acceptance));
+    cli_json_set(o, "acceptance_rate", cli_json_num(r->acceptance)); /* older name */
     cli_json_set(o, "rejected_early", json_integer(r->rejected_early));
     cli_json_set(o, "elapsed_s", cli_json_num(r->elapsed_s));
     cli_json_set(o, "proposals_per_s", cli_json_num(rate(r->proposals, r->elapsed_s)));
@@ -363,6 +366,9 @@ static void print_json(const report *rp)
     cli_json_set(o, "found_by_search", json_boolean(r->found_by_search));
     cli_json_set(o, "best_init", r->best_init >= 0 ? json_string(rp->in->name[r->best_init])
                                           : json_null());
+    cli_json_set(o, "best_lower_bound_s", cli_json_num(r->best_lb_s));
+    cli_json_set(o, "best_over_bound",
+                 r->best_over_bound > 0 ? cli_json_num(r->best_over_bound) : json_null());
     cli_json_set(o, "fits_memory", json_boolean(r->best_fits));
     cli_json_set(o, "refused_for_memory", json_integer(r->over_capacity));
     cli_json_set(o, "interrupted", json_boolean(r->interrupted));

@@ -77,6 +77,7 @@ typedef struct chain_state {
     long best_at;          /* proposal of the last improvement */
     double best_at_s;      /* chain seconds of the last improvement */
     long proposals, accepted, over_capacity, rejected_early;
+    long tasks_sum;        /* mcmc, anneal: soap_search_result tasks_sum */
     int interrupted;
     int local_optimum;     /* greedy: a full pass changed nothing */
     soap_search_log_row *log;
@@ -267,6 +268,7 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
     t1 *= init_s;
     soap_config cfg;
     double chain_s = 0.0;
+    long cur_tasks = soap_sim_ntasks(w->sim); /* of the chain's strategy */
     while (!chain_over(sh, c, chain_s, 1)) {
         int op = (int)gsl_rng_uniform_int(rng, (unsigned long)g->nops);
         soap_space_random(sh->space, op, rng, &cfg);
@@ -298,10 +300,12 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
         if (keep) {
             c->accepted++;
             cur_s = t;
+            cur_tasks = soap_sim_ntasks(w->sim);
             offer_best(w, c, t, chain_s);
         } else {
             reject(w, op, undone);
         }
+        c->tasks_sum += cur_tasks;
         if (c->best_s != old_best || c->proposals % sh->log_every == 0)
             log_row(sh, c, cur_s);
         if ((c->proposals & 63) == 0)
@@ -554,6 +558,7 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
         r->accepted += c->accepted;
         r->over_capacity += c->over_capacity;
         r->rejected_early += c->rejected_early;
+        r->tasks_sum += c->tasks_sum;
         r->interrupted |= c->interrupted;
         for (long k = 0; k < c->nlog; k++)
             search_log_push(&r->log, &r->log_len, &r->log_cap, &c->log[k]);
@@ -583,6 +588,7 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
         r->exhausted = all_local;
     r->beta = kind == CHAIN_MCMC ? sh.beta : 0.0;
     r->chains = sh.nchains;
+    r->simulation = kind == CHAIN_RANDOM || o->full_sim ? "full simulation" : "delta simulation";
     r->threads = threads;
     for (int i = 0; i < sh.nchains; i++) {
         if (sh.chains[i].best)

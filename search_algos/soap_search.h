@@ -180,6 +180,20 @@ typedef struct soap_search_result {
     long rejected_early;   /* mcmc, anneal: proposals rejected before any
                               task was built (a lower bound above the
                               acceptance limit) */
+    long tasks_sum;        /* mcmc, anneal: the sum over proposals of the
+                              task count of the chain's strategy after the
+                              proposal (its task graph, the one the next
+                              delta changes; the same with full_sim); over
+                              proposals: tasks per proposal */
+    double acceptance;     /* accepted / proposals (0 without proposals) */
+    double best_lb_s;      /* the largest lower bound (soap_sim_result
+                              lb_s) of best, from its full simulation */
+    double best_over_bound; /* best_s / best_lb_s (>= 1: how far best may
+                              still be from an optimum by that measure);
+                              0 when the bound is 0 */
+    const char *simulation; /* how the algorithm simulated, for reports
+                              (a static string): "delta simulation",
+                              "full simulation", ... */
     double elapsed_s;      /* wall clock */
     double beta;           /* mcmc: the beta used, 1/s */
     int chains;
