@@ -120,7 +120,8 @@ static const cli_opt budget_opt = {
 static const cli_opt beta_opt = {
     .name = "beta", .kind = CLI_CUSTOM, OWN(beta), .parse = parse_beta, .value = "B",
     .help = "mcmc: exp(-B * cost) target, B per second of simulated time; auto (default) = "
-            "100 / the best initial time"};
+            "10 x operators / the best initial time (a proposal worse by a tenth of one "
+            "operator's average share kept with e^-1)"};
 static const cli_opt lr_opt = {
     .name = "lr", .kind = CLI_DOUBLE, OWN(lr), .dlo = 0.0, .dhi = 1000.0, .value = "R",
     .help = "reinforce: learning rate of the policy's logits, > 0 and at most 1000 "

@@ -509,11 +509,12 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
     sh.stop_floor = o->stop_floor > 0 ? o->stop_floor : SOAP_SEARCH_STOP_FLOOR;
     sh.nchains = p->ninits;
     sh.best_s = INFINITY;
-    /* beta: explicit, or auto from the best initial time. */
+    /* beta: explicit, or auto: SOAP_SEARCH_BETA_PER_OP operators' worth
+     * of the best initial time (soap_search.h). */
     double base = INFINITY;
     for (int i = 0; i < p->ninits; i++)
         base = fmin(base, r->init_s[i]);
-    sh.beta = o->beta > 0 ? o->beta : SOAP_SEARCH_BETA_AUTO / base;
+    sh.beta = o->beta > 0 ? o->beta : SOAP_SEARCH_BETA_PER_OP * (double)p->g->nops / base;
     pthread_mutex_init(&sh.lock, NULL);
 
     int threads = o->threads > 1 ? o->threads : 1;

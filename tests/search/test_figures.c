@@ -90,21 +90,23 @@ START_TEST(test_full_sim_named)
 }
 END_TEST
 
-/* The default beta: SOAP_SEARCH_BETA_AUTO / the best initial time (of all
- * the initial strategies, not only the first); an explicit one as given;
- * only mcmc reports one. */
+/* The default beta: SOAP_SEARCH_BETA_PER_OP x operators / the best initial
+ * time (of all the initial strategies, not only the first); an explicit
+ * one as given; only mcmc reports one. On lenet (10 operators) and a
+ * 4-step rnnlm (24). */
 START_TEST(test_beta_rule)
 {
     fixture f;
-    fix_setup(&f, "lenet", "p100x16", 4, 64, inits, 2);
+    fix_setup(&f, _i ? "rnnlm" : "lenet", "p100x16", 4, 64, inits, 2);
     soap_search_options o = soap_search_options_default();
     o.proposals = 100;
     soap_search_result r;
     fix_run(&f, "mcmc", &o, &r);
     double base = fmin(r.init_s[0], r.init_s[1]);
     ck_assert(r.init_s[0] != r.init_s[1]);
-    ck_assert_msg(r.beta == SOAP_SEARCH_BETA_AUTO / base, "beta %.17g, rule %.17g", r.beta,
-                  SOAP_SEARCH_BETA_AUTO / base);
+    double rule = SOAP_SEARCH_BETA_PER_OP * (double)f.g->nops / base;
+    ck_assert_msg(r.beta == rule, "beta %.17g, rule %.17g", r.beta, rule);
+    ck_assert(SOAP_SEARCH_BETA_PER_OP == 10.0); /* the documented value */
     soap_search_result_free(&r);
     o.beta = 1234.5;
     fix_run(&f, "mcmc", &o, &r);
@@ -203,7 +205,7 @@ Suite *soap_suite_search_figures(void)
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     tc = tcase_create("beta");
-    tcase_add_test(tc, test_beta_rule);
+    tcase_add_loop_test(tc, test_beta_rule, 0, 2);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("tasks");
