@@ -1,7 +1,8 @@
 /* cmd_search.c: `soap search`: searches a strategy for a model on a machine
  * with one of the registered algorithms (soap_search.h) and reports the best
  * iteration time, the speedup over data parallelism and over the expert
- * strategy, proposals per second, the acceptance rate and where the best
+ * strategy, proposals per second, the acceptance rate, the best over its
+ * largest lower bound, how the algorithm simulated and where the best
  * came from; writes the best strategy (--out) and the convergence log
  * (--log, CSV). A one-line progress display goes to stderr when it is a
  * terminal. Ctrl-C (SIGINT) or SIGTERM stops the search, and the best so

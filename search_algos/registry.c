@@ -2,7 +2,9 @@
  * the chain runner (mcmc, anneal, greedy, random), soap_search_run (checks
  * the inputs, simulates the initial strategies, runs an algorithm and makes
  * sure its answer is never slower than an initial strategy nor over memory
- * capacity), results and the convergence log file.
+ * capacity, then adds the figures of the answer: the acceptance rate and
+ * the best over its largest lower bound), results and the convergence log
+ * file.
  */
 #include <stdio.h>
 #include <string.h>
