@@ -1,7 +1,8 @@
 /* cmd_search.c: `soap search`: searches a strategy for a model on a machine
  * with one of the registered algorithms (soap_search.h) and reports the best
  * iteration time, the speedup over data parallelism and over the expert
- * strategy, proposals per second, the acceptance rate and where the best
+ * strategy, proposals per second, the acceptance rate, the best over its
+ * largest lower bound, how the algorithm simulated and where the best
  * came from; writes the best strategy (--out) and the convergence log
  * (--log, CSV). A one-line progress display goes to stderr when it is a
  * terminal. Ctrl-C (SIGINT) or SIGTERM stops the search, and the best so
@@ -120,7 +121,8 @@ static const cli_opt budget_opt = {
 static const cli_opt beta_opt = {
     .name = "beta", .kind = CLI_CUSTOM, OWN(beta), .parse = parse_beta, .value = "B",
     .help = "mcmc: exp(-B * cost) target, B per second of simulated time; auto (default) = "
-            "100 / the best initial time"};
+            "10 x operators / the best initial time (a proposal worse by a tenth of one "
+            "operator's average share kept with e^-1)"};
 static const cli_opt lr_opt = {
     .name = "lr", .kind = CLI_DOUBLE, OWN(lr), .dlo = 0.0, .dhi = 1000.0, .value = "R",
     .help = "reinforce: learning rate of the policy's logits, > 0 and at most 1000 "
@@ -281,9 +283,9 @@ static void print_text(const report *rp)
         printf(" %g s", so->seconds);
     if (so->proposals > 0)
         printf("%s %ld proposals", so->seconds > 0 ? " and" : "", so->proposals);
-    printf(", seed %lu, %d chain%s on %d thread%s, %s simulation", so->seed, r->chains,
+    printf(", seed %lu, %d chain%s on %d thread%s, %s", so->seed, r->chains,
            r->chains == 1 ? "" : "s", r->threads, r->threads == 1 ? "" : "s",
-           so->full_sim ? "full" : "delta");
+           cli_name(r->simulation));
     if (r->beta > 0)
         printf(", beta %.4g /s%s", r->beta, rp->beta_auto ? " (auto)" : "");
     printf("\n\n");
@@ -301,12 +303,14 @@ static void print_text(const report *rp)
                r->init_fits[i] ? "" : " (over capacity)");
     printf("\n");
     printf("proposals:           %ld in %.3g s (%.0f/s), %.1f%% accepted\n", r->proposals,
-           r->elapsed_s, rate(r->proposals, r->elapsed_s),
-           r->proposals ? 100.0 * (double)r->accepted / (double)r->proposals : 0.0);
+           r->elapsed_s, rate(r->proposals, r->elapsed_s), 100.0 * r->acceptance);
     if (r->rejected_early)
         printf("                     %ld rejected before build (%.1f%%)\n", r->rejected_early,
                r->proposals ? 100.0 * (double)r->rejected_early / (double)r->proposals : 0.0);
     printf("found by:            %s\n", cli_name(r->origin));
+    if (r->best_over_bound > 0)
+        printf("lower bound:         %s, best %.3fx over it\n",
+               cli_fmt_time(r->best_lb_s, t1, sizeof t1), r->best_over_bound);
     if (r->exhausted && (!strcmp(rp->algo, "exhaustive") || !strcmp(rp->algo, "greedy")))
         printf("                     %s\n", !strcmp(rp->algo, "greedy")
                                                 ? "every chain ended at a local optimum"
@@ -342,6 +346,7 @@ static void print_json(const report *rp)
     cli_json_set(o, "reinforce_lr", rl ? json_real(so->reinforce_lr) : json_null());
     cli_json_set(o, "reinforce_samples", rl ? json_integer(so->reinforce_samples) : json_null());
     cli_json_set(o, "full_sim", json_boolean(so->full_sim));
+    cli_json_set(o, "simulation", json_string(r->simulation));
     cli_json_set(o, "chains", json_integer(r->chains));
     cli_json_set(o, "threads", json_integer(r->threads));
     cli_json_set(o, "best_time_s", cli_json_num(r->best_s));
@@ -355,8 +360,8 @@ static void print_json(const report *rp)
     cli_json_set(o, "init_times_s", init);
     cli_json_set(o, "proposals", json_integer(r->proposals));
     cli_json_set(o, "accepted", json_integer(r->accepted));
-    cli_json_set(o, "acceptance_rate",
-        cli_json_num(r->proposals ? (double)r->accepted / (double)r->proposals : 0.0));
+    cli_json_set(o, "acceptance", cli_json_num(r->acceptance));
+    cli_json_set(o, "acceptance_rate", cli_json_num(r->acceptance)); /* older name */
     cli_json_set(o, "rejected_early", json_integer(r->rejected_early));
     cli_json_set(o, "elapsed_s", cli_json_num(r->elapsed_s));
     cli_json_set(o, "proposals_per_s", cli_json_num(rate(r->proposals, r->elapsed_s)));
@@ -364,6 +369,9 @@ static void print_json(const report *rp)
     cli_json_set(o, "found_by_search", json_boolean(r->found_by_search));
     cli_json_set(o, "best_init", r->best_init >= 0 ? json_string(rp->in->name[r->best_init])
                                           : json_null());
+    cli_json_set(o, "best_lower_bound_s", cli_json_num(r->best_lb_s));
+    cli_json_set(o, "best_over_bound",
+                 r->best_over_bound > 0 ? cli_json_num(r->best_over_bound) : json_null());
     cli_json_set(o, "fits_memory", json_boolean(r->best_fits));
     cli_json_set(o, "refused_for_memory", json_integer(r->over_capacity));
     cli_json_set(o, "interrupted", json_boolean(r->interrupted));

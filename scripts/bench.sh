@@ -4,8 +4,11 @@
 # provenance lines (commit, date, machine) at the top.
 #
 # Usage: scripts/bench.sh [build-dir]      (default: build-bench)
-#   SOAP_BENCH_SECONDS=S  seconds per measurement (default: each benchmark's
-#                         own, 1 s for bench_sim); smaller for a quick look.
+#   SOAP_BENCH_SECONDS=S  a quick look: bench_sim's seconds per measurement
+#                         (default 1 s); for bench_search, whose budget is a
+#                         proposal count (2,000 per search), a wall-clock cap
+#                         per search on top of it (a capped search runs fewer
+#                         proposals: its row says how many, status "capped").
 # Every benchmark takes: --commit C [--seconds S] CSV
 set -euo pipefail
 build=${1:-build-bench}

@@ -82,6 +82,7 @@ typedef struct chain_state {
     long best_at;          /* proposal of the last improvement */
     double best_at_s;      /* chain seconds of the last improvement */
     long proposals, accepted, over_capacity, rejected_early;
+    long tasks_sum;        /* mcmc, anneal: soap_search_result tasks_sum */
     int interrupted;
     int local_optimum;     /* greedy: a full pass changed nothing */
     soap_search_log_row *log;
@@ -281,6 +282,7 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
     t1 *= init_s;
     soap_config cfg;
     double chain_s = 0.0;
+    long cur_tasks = soap_sim_ntasks(w->sim); /* of the chain's strategy */
     while (!chain_over(sh, c, chain_s, 1)) {
         const int *ops;
         int n = soap_space_propose(sh->space, sh->o->moves, current_strategy(w), rng, &ops,
@@ -323,10 +325,12 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
         if (keep) {
             c->accepted++;
             cur_s = t;
+            cur_tasks = soap_sim_ntasks(w->sim);
             offer_best(w, c, t, chain_s);
         } else {
             reject(w, n, ops, undone);
         }
+        c->tasks_sum += cur_tasks;
         if (c->best_s != old_best || c->proposals % sh->log_every == 0)
             log_row(sh, c, cur_s);
         if ((c->proposals & 63) == 0)
@@ -539,11 +543,12 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
     sh.stop_floor = o->stop_floor > 0 ? o->stop_floor : SOAP_SEARCH_STOP_FLOOR;
     sh.nchains = p->ninits;
     sh.best_s = INFINITY;
-    /* beta: explicit, or auto from the best initial time. */
+    /* beta: explicit, or auto: SOAP_SEARCH_BETA_PER_OP operators' worth
+     * of the best initial time (soap_search.h). */
     double base = INFINITY;
     for (int i = 0; i < p->ninits; i++)
         base = fmin(base, r->init_s[i]);
-    sh.beta = o->beta > 0 ? o->beta : SOAP_SEARCH_BETA_AUTO / base;
+    sh.beta = o->beta > 0 ? o->beta : SOAP_SEARCH_BETA_PER_OP * (double)p->g->nops / base;
     pthread_mutex_init(&sh.lock, NULL);
 
     int threads = o->threads > 1 ? o->threads : 1;
@@ -588,6 +593,7 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
         r->accepted += c->accepted;
         r->over_capacity += c->over_capacity;
         r->rejected_early += c->rejected_early;
+        r->tasks_sum += c->tasks_sum;
         r->interrupted |= c->interrupted;
         for (long k = 0; k < c->nlog; k++)
             search_log_push(&r->log, &r->log_len, &r->log_cap, &c->log[k]);
@@ -617,6 +623,7 @@ soap_status search_run_chains(chain_kind kind, const soap_search_problem *p,
         r->exhausted = all_local;
     r->beta = kind == CHAIN_MCMC ? sh.beta : 0.0;
     r->chains = sh.nchains;
+    r->simulation = kind == CHAIN_RANDOM || o->full_sim ? "full simulation" : "delta simulation";
     r->threads = threads;
     for (int i = 0; i < sh.nchains; i++) {
         if (sh.chains[i].best)

@@ -241,6 +241,7 @@ static soap_status run_exhaustive(const soap_search_problem *p, const soap_searc
     r->accepted = 0;
     r->chains = 1;
     r->threads = 1;
+    r->simulation = "delta simulation";
     r->exhausted = !e.aborted;
     if (e.best_leaf > 0) {
         r->best = e.best;

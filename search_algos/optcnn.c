@@ -386,6 +386,7 @@ static soap_status run_optcnn(const soap_search_problem *p, const soap_search_op
     r->found_by_search = 1;
     r->proposals = evals;
     r->chains = r->threads = 1;
+    r->simulation = "its own cost model, then one full simulation";
     r->exhausted = left <= 1;
     snprintf(r->origin, sizeof r->origin,
              "optcnn: dynamic program over %ld node and edge costs, %s", evals,

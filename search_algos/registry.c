@@ -2,7 +2,9 @@
  * the chain runner (mcmc, anneal, greedy, random), soap_search_run (checks
  * the inputs, simulates the initial strategies, runs an algorithm and makes
  * sure its answer is never slower than an initial strategy nor over memory
- * capacity), results and the convergence log file.
+ * capacity, then adds the figures of the answer: the acceptance rate and
+ * the best over its largest lower bound), results and the convergence log
+ * file.
  */
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +154,21 @@ static soap_status check_inputs(const soap_search_problem *p, const soap_search_
     return SOAP_OK;
 }
 
+/* The figures of the answer: the acceptance rate and how far best is from
+ * the largest lower bound of its own full simulation (one more simulation
+ * of best; the bound is soap_sim_result's lb_s, at most its time). */
+static void settle_figures(soap_sim *sim, soap_search_result *r)
+{
+    r->acceptance = r->proposals > 0 ? (double)r->accepted / (double)r->proposals : 0.0;
+    double t = search_simulate(sim, r->best);
+    SOAP_ASSERT(t == r->best_s);
+    soap_sim_result res;
+    soap_sim_result_get(sim, &res);
+    r->best_lb_s = res.lb_s;
+    r->best_over_bound = res.lb_s > 0 ? r->best_s / res.lb_s : 0.0;
+    soap_sim_result_free(&res);
+}
+
 soap_status soap_search_run(const soap_search_ops *ops, const soap_search_problem *p,
                             const soap_search_options *o, soap_search_result *r,
                             soap_error *err)
@@ -184,6 +201,7 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
     st = ops->run(p, o, r, err);
     if (st != SOAP_OK)
         return st;
+    SOAP_ASSERT(r->simulation != NULL); /* every algorithm says how it simulated */
     if (o->stop && *o->stop)
         r->interrupted = 1;
 
@@ -213,6 +231,7 @@ soap_status soap_search_run(const soap_search_ops *ops, const soap_search_proble
                  p->init_names ? p->init_names[base] : "");
     }
     r->elapsed_s = search_now() - t0;
+    settle_figures(p->sim, r); /* reporting, not searching: not in elapsed_s */
     return SOAP_OK;
 }
 

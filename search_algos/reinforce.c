@@ -258,6 +258,7 @@ static soap_status run_reinforce(const soap_search_problem *p, const soap_search
     r->proposals = s.proposals;
     r->chains = 1;
     r->threads = 1;
+    r->simulation = "full simulation"; /* a sample changes many ops */
     if (s.best_at > 0) {
         r->best = s.best;
         s.best = NULL;

@@ -195,8 +195,8 @@ typedef struct soap_search_options {
     long proposals;        /* proposal budget; <= 0: none (mcmc, random and
                               anneal need one of the two) */
     unsigned long seed;
-    double beta;           /* mcmc: 1/seconds of simulated time; <= 0: auto =
-                              SOAP_SEARCH_BETA_AUTO / the best initial time */
+    double beta;           /* mcmc: 1/seconds of simulated time, as given;
+                              <= 0: auto (SOAP_SEARCH_BETA_PER_OP) */
     soap_search_space space;
     soap_search_moves moves; /* what a proposal changes (mcmc, anneal), the
                               neighbourhood of greedy; 0 = op */
@@ -225,7 +225,19 @@ typedef struct soap_search_options {
     void *progress_ctx;
 } soap_search_options;
 
-#define SOAP_SEARCH_BETA_AUTO 100.0  /* a 1% worse proposal kept with e^-1 */
+/* mcmc's auto beta: SOAP_SEARCH_BETA_PER_OP x the number of operators /
+ * the best initial time T0 (1/s). A proposal changes one operator, whose
+ * share of the time is T0 / nops on average: a proposal worse by that
+ * share is kept with probability e^-10, one worse by a tenth of it with
+ * e^-1. The old rule, 100 / T0 (a proposal 1% worse kept with e^-1), is
+ * the same for a 10-operator model (lenet) but kept nearly every worse
+ * proposal on 200-600-operator ones, whose single changes move the time by
+ * fractions of a percent, so chains drifted into ever larger strategies.
+ * Measured on the six paper models (p100x16/16, from data, 1,000
+ * proposals, seeds 1 and 2; README.md, "Search"): never a worse best than
+ * 100 / T0, better on alexnet, rnntc, rnnlm and nmt, mostly faster chains.
+ * Deterministic: a function of the graph and the initial times only. */
+#define SOAP_SEARCH_BETA_PER_OP 10.0
 #define SOAP_SEARCH_STOP_FLOOR 200
 
 #define SOAP_SEARCH_REINFORCE_LR 10.0
@@ -252,6 +264,20 @@ typedef struct soap_search_result {
     long rejected_early;   /* mcmc, anneal: proposals rejected before any
                               task was built (a lower bound above the
                               acceptance limit) */
+    long tasks_sum;        /* mcmc, anneal: the sum over proposals of the
+                              task count of the chain's strategy after the
+                              proposal (its task graph, the one the next
+                              delta changes; the same with full_sim); over
+                              proposals: tasks per proposal */
+    double acceptance;     /* accepted / proposals (0 without proposals) */
+    double best_lb_s;      /* the largest lower bound (soap_sim_result
+                              lb_s) of best, from its full simulation */
+    double best_over_bound; /* best_s / best_lb_s (>= 1: how far best may
+                              still be from an optimum by that measure);
+                              0 when the bound is 0 */
+    const char *simulation; /* how the algorithm simulated, for reports
+                              (a static string): "delta simulation",
+                              "full simulation", ... */
     double elapsed_s;      /* wall clock */
     double beta;           /* mcmc: the beta used, 1/s */
     int chains;

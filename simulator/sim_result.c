@@ -320,3 +320,9 @@ void soap_sim_result_free(soap_sim_result *r)
     free(r->peak_mem);
     r->busy_s = r->peak_mem = NULL;
 }
+
+long soap_sim_ntasks(const soap_sim *sim)
+{
+    SOAP_ASSERT(sim != NULL);
+    return sim->norder;
+}

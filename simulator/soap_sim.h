@@ -200,6 +200,10 @@ typedef struct soap_sim_result {
 
 /* Figures of the last simulation (full or delta). */
 void soap_sim_result_get(soap_sim *sim, soap_sim_result *r);
+/* The task count of the last simulation's task graph (soap_sim_result
+ * ntasks) without computing the other figures: O(1), allocates nothing; 0
+ * before any simulation. After soap_sim_undo, the restored graph's. */
+long soap_sim_ntasks(const soap_sim *sim);
 void soap_sim_result_free(soap_sim_result *r);
 
 /* Chrome trace event file (one track per device and per link direction,

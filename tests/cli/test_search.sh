@@ -9,10 +9,12 @@
 # files), a signal before the search starts ending it with nothing written,
 # and the errors: unknown algorithm, zero / negative / malformed / too large
 # budgets, impossible --dims, bad --threads, --beta and --init; reinforce
-# (its report and options, unsplit answers, same seed, bad --lr / --samples);
-# the mcmc pre-check (rejects early, same chain as --no-precheck); --moves
-# (op, tied, mixed: in the report and the JSON, the same seed giving the same
-# strategy, check-local's neighbourhood, an unknown value a usage error).
+# (its report and options, unsplit answers, same seed, bad --lr / --samples,
+# a full simulation named as such); the acceptance, best_over_bound and the
+# simulation in --json; the mcmc pre-check (rejects early, same chain as
+# --no-precheck); --moves (op, tied, mixed: in the report and the JSON, the
+# same seed giving the same strategy, check-local's neighbourhood, an unknown
+# value a usage error).
 #
 # usage: bash tests/cli/test_search.sh <path-to-soap> <tests/data>
 # Prints one line per failed check and ends with "search: P passed, F failed".
@@ -26,7 +28,8 @@ r = json.load(sys.stdin)
 algo = sys.argv[1]
 keys = ["best_time_s", "data_time_s", "expert_time_s", "proposals", "proposals_per_s",
         "algo", "seed", "speedup_over_data", "speedup_over_expert", "acceptance_rate",
-        "origin", "fits_memory", "init_times_s", "elapsed_s", "chains", "threads"]
+        "origin", "fits_memory", "init_times_s", "elapsed_s", "chains", "threads",
+        "acceptance", "best_over_bound", "best_lower_bound_s", "simulation"]
 missing = [k for k in keys if k not in r]
 assert not missing, missing
 assert r["algo"] == algo, r["algo"]
@@ -38,6 +41,12 @@ if algo != "exhaustive":
 assert abs(r["speedup_over_data"] - r["data_time_s"] / r["best_time_s"]) < 1e-9 * r["speedup_over_data"]
 assert r["proposals"] >= 1 and r["fits_memory"] is True
 assert 0 <= r["acceptance_rate"] <= 1
+assert r["acceptance"] == r["accepted"] / r["proposals"], (r["acceptance"], r["accepted"])
+assert r["best_over_bound"] >= 1, r["best_over_bound"]
+assert abs(r["best_over_bound"] - r["best_time_s"] / r["best_lower_bound_s"]) <= 1e-12 * r["best_over_bound"]
+sim = {"random": "full simulation", "reinforce": "full simulation",
+       "optcnn": "its own cost model, then one full simulation"}.get(algo, "delta simulation")
+assert r["simulation"] == sim, (r["simulation"], sim)
 '
 
 # ---------------------------------------------------------------- help, algos
@@ -55,7 +64,8 @@ out_has "soap check-local"
 run search "${BASE[@]}" --budget 2000 --seed 1 --out "$TMP/best.json" --log "$TMP/log.csv"
 rc_is 0
 for s in "best iteration time:" "data parallelism:" "expert strategy:" "speedup" \
-    "proposals:" "accepted" "found by:" "best strategy:" "convergence log:"; do
+    "proposals:" "accepted" "found by:" "best strategy:" "convergence log:" \
+    "delta simulation" "lower bound:" "over it"; do
     out_has "$s"
 done
 [ -s "$TMP/best.json" ] && pass || fail "no strategy file"
@@ -300,6 +310,10 @@ py 'import json,sys; r=json.load(sys.stdin); assert r["reinforce_lr"]==5 and r["
     "reinforce: options in the JSON, 400 samples, faster than expert"
 py 'import json,sys; s=json.load(open(sys.argv[1])); bad=[o["name"] for o in s["ops"] if any(d != 1 for d in o["degrees"]) or len(o["devices"]) != 1]; assert s["ops"] and not bad, bad' \
     "reinforce: every op unsplit on one device" "$TMP/rl1.json"
+run search "${RL[@]}" --init expert --budget 50 --seed 4
+rc_is 0
+out_has ", full simulation"
+if grep -q "delta simulation" "$TMP/out"; then fail "reinforce reports a delta simulation"; else pass; fi
 run search "${RL[@]}" --init expert --budget 400 --seed 4 --lr 5 --samples 4 --threads 3 \
     --out "$TMP/rl2.json"
 rc_is 0

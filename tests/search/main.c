@@ -6,12 +6,13 @@
  * clones and shared costs (what the threads of a search use); reinforce
  * (reproducible, finds a known best placement, never slower, bad options);
  * the chains of mcmc and anneal with and without their pre-check; moves
- * that respect shared weights (groups, tied and mixed move sets). */
+ * that respect shared weights (groups, tied and mixed move sets); the
+ * figures beside the best (acceptance, bound, beta rule, tasks). */
 #include "test_main.h"
 
 #define SUITES(X)                                                                     \
     X(search_space) X(search_algos) X(search_exact) X(search_reinforce) X(sim_clone)   \
-    X(search_precheck) X(search_moves)
+    X(search_precheck) X(search_moves) X(search_figures)
 #define DECL(n) Suite *soap_suite_##n(void) __attribute__((weak));
 SUITES(DECL)
 #define FN(n) soap_suite_##n,
