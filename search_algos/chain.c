@@ -290,6 +290,7 @@ static void run_mh(worker *w, chain_state *c, gsl_rng *rng, double init_s, doubl
         if (n == 0) {
             /* A self-loop (soap_space_propose): rejected as it stands. */
             c->proposals++;
+            c->tasks_sum += cur_tasks;
             chain_s = search_now() - start;
             if (c->proposals % sh->log_every == 0)
                 log_row(sh, c, cur_s);
